@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
 
@@ -40,34 +40,212 @@ def fail(message: str, code: int = 1) -> NoReturn:
 # ----------------------------------------------------------------------------------------------- extract
 # (commands of each stage live in their own section below; keep sections in pipeline order)
 
+BUNDLED_RECORDINGS = str(Path(__file__).parent / "recordings")
+
+
+@app.command()
+def extract(
+    sources: Annotated[list[str], typer.Argument(help="Documents to draft: paths (.txt, .md, .html) or URLs.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the case(s) as JSON on stdout.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="LLM requests in flight at once.")] = 8,
+    model: Annotated[str | None, typer.Option(help="Model name (default: $FACTCHECK_MODEL).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server (default: $OPENAI_BASE_URL).")] = None,
+    record: Annotated[Path | None, typer.Option(help="Save every exchange with the server into this folder.")] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            help="Answer from saved exchanges in this folder, offline; alone, from the recordings bundled with "
+            "factcheck.",
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not answer from the response cache.")] = False,
+    force: Annotated[bool, typer.Option(help="Draft again even if the case is up to date.")] = False,
+    chunk_tokens: Annotated[int, typer.Option(min=200, help="Token budget of one extraction chunk.")] = 2000,
+) -> None:
+    """Draft grounded claims and verification questions for each document into reports/<slug>/."""
+    from factcheck.draft import DraftOptions, draft_sources
+    from factcheck.output import print_outcomes
+
+    if record is not None and replay is not None:
+        fail("--record and --replay exclude each other")
+    options = DraftOptions(
+        model=model, base_url=base_url, record=record, replay=replay, cache=not no_cache, force=force,
+        concurrency=concurrency, chunk_tokens=chunk_tokens,
+    )  # fmt: skip
+    outcomes = print_outcomes(lambda done: draft_sources(sources, options, on_done=done), len(sources), as_json)
+    if not all(outcome.ok for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------------------- review
+
+_CASE_HELP = "The case: its folder, its slug, or the document it was drafted from."
+_REVIEWER_HELP = "Your name in the review log (default: $FACTCHECK_REVIEWER, else your login name)."
+
+
+@app.command()
+def review(
+    case: Annotated[str, typer.Argument(help=_CASE_HELP)],
+    reviewer: Annotated[str | None, typer.Option(help=_REVIEWER_HELP)] = None,
+    only: Annotated[
+        Literal["unreviewed", "disputed", "all"],
+        typer.Option(help="Which claims to go through: unreviewed ones, disputed ones, or all of them."),
+    ] = "all",
+) -> None:
+    """Review the drafted claims one at a time; each action is saved the moment you confirm it."""
+    from factcheck.console import run_review
+    from factcheck.review import default_reviewer
+    from factcheck.store import resolve_case
+
+    folder = resolve_case(case)
+    run_review(folder, default_reviewer() if reviewer is None else reviewer, only)
+
+
+@app.command()
+def verdict(
+    case: Annotated[str, typer.Argument(help=_CASE_HELP)],
+    claim_id: Annotated[str, typer.Argument(help="The claim's id, as the review screen and the report show it.")],
+    rating: Annotated[str, typer.Option(help="A rating key of the case's scale, such as false.")],
+    note: Annotated[str | None, typer.Option(help="Why this rating; required with --no-source.")] = None,
+    source: Annotated[str | None, typer.Option(help="URL of the source the verdict rests on.")] = None,
+    source_title: Annotated[str | None, typer.Option(help="Title of the source (default: its URL).")] = None,
+    source_excerpt: Annotated[str | None, typer.Option(help="The passage of the source that matters.")] = None,
+    no_source: Annotated[
+        bool, typer.Option("--no-source", help="State that no source can be cited; say why with --note.")
+    ] = False,
+    reviewer: Annotated[str | None, typer.Option(help=_REVIEWER_HELP)] = None,
+) -> None:
+    """Record one verdict without the interactive review; safe to run from several processes at once."""
+    from factcheck.console import print_recorded
+    from factcheck.review import default_reviewer, record_verdict
+    from factcheck.store import resolve_case
+
+    folder = resolve_case(case)
+    events = record_verdict(
+        folder, claim_id=claim_id, rating=rating, reviewer=default_reviewer() if reviewer is None else reviewer,
+        note=note, source_url=source, source_title=source_title, source_excerpt=source_excerpt, no_source=no_source,
+    )  # fmt: skip
+    print_recorded(folder, events)
+
+
+@app.command(name="import")
+def import_(
+    case: Annotated[str, typer.Argument(help=_CASE_HELP)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or JSONL of verdicts: claim_id, rating, reviewer, note, source_url, source_title, no_source."
+        ),
+    ],
+    reviewer: Annotated[
+        str | None, typer.Option(help="Reviewer for rows that leave the reviewer column empty.")
+    ] = None,
+) -> None:
+    """Import verdicts from a file; every row is checked first, and one bad row refuses the whole file."""
+    from factcheck.console import print_recorded
+    from factcheck.store import resolve_case
+    from factcheck.verdict_import import ImportRefused, import_verdicts
+
+    folder = resolve_case(case)
+    try:
+        result = import_verdicts(folder, file, reviewer=reviewer)
+    except ImportRefused as exc:
+        for problem in exc.problems[:20]:
+            typer.echo(f"  {problem}", err=True)
+        if len(exc.problems) > 20:
+            typer.echo(f"  ... and {len(exc.problems) - 20} more", err=True)
+        raise
+    print_recorded(folder, [e for e in result.events if e.action == "verdict"])
+    skipped = f"; {result.already} already imported before" if result.already else ""
+    typer.echo(f"{result.imported} verdict(s) imported from {file}{skipped}")
+
+
+@app.command()
+def status(case: Annotated[str | None, typer.Argument(help=_CASE_HELP + " Default: every case.")] = None) -> None:
+    """Show each case's review progress: reviewed, disputed, rejected, and the verdicts given."""
+    from factcheck.console import print_status
+    from factcheck.store import list_cases, resolve_case
+
+    print_status([resolve_case(case)] if case else list_cases())
+
+
+# ----------------------------------------------------------------------------------------------- report
+
+
+@app.command()
+def report(
+    case: Annotated[
+        str | None, typer.Argument(help="The case: its folder, its slug, or the document it was drafted from.")
+    ] = None,
+    fmt: Annotated[
+        Literal["md", "json", "claimreview"],
+        typer.Option(
+            "--format", "-f", help="md: the report; json: the case with its verdicts; claimreview: schema.org JSON-LD."
+        ),
+    ] = "md",
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write, '-' for stdout (default: report.md, report.json or claimreview.json in the case "
+            "folder).",
+        ),
+    ] = None,
+    publisher: Annotated[
+        Path | None,
+        typer.Option(help="TOML or JSON file with the publisher's name, url and report_url, for ClaimReview."),
+    ] = None,
+    all_cases: Annotated[
+        bool, typer.Option("--all", help="Write the report.md of every case and reports/index.md.")
+    ] = False,
+) -> None:
+    """Render a case's report: Markdown to publish from, JSON for other tools, or ClaimReview for search engines."""
+    from factcheck.atomic import write_atomic
+    from factcheck.report import render_case, write_all_reports
+    from factcheck.store import reports_root, resolve_case
+
+    if all_cases:
+        if case is not None or output is not None or fmt != "md":
+            fail("--all writes every case's report.md and the index; it takes no case, --format or --output", code=2)
+        typer.echo(write_all_reports(reports_root()))
+        return
+    if case is None:
+        fail("name a case, or pass --all", code=2)
+    rendered = render_case(resolve_case(case), fmt, publisher)
+    if rendered.notice:
+        typer.echo(f"factcheck: {rendered.notice}", err=True)
+    if output == "-":
+        typer.echo(rendered.text, nl=False)
+        return
+    path = Path(output) if output else rendered.default_path
+    write_atomic(path, rendered.text)
+    typer.echo(path)
+
+
+def replay_with_optional_folder(argv: list[str]) -> list[str]:
+    """``--replay`` takes an optional folder: alone (or before an option, or before something that is not a
+    folder) it means the recordings bundled with factcheck."""
+    out = []
+    for i, arg in enumerate(argv):
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if arg == "--replay" and (following is None or following.startswith("-") or not Path(following).is_dir()):
+            arg = f"--replay={BUNDLED_RECORDINGS}"
+        out.append(arg)
+    return out
+
 
 def main() -> None:
-    """Console entry point: our own errors become one line and exit 1; Ctrl-C exits 130 without a traceback."""
+    """Console entry point: our own errors become one line and exit 1; usage errors are Typer's (exit 2)."""
     try:
-        app(standalone_mode=False)
+        app(args=replay_with_optional_folder(sys.argv[1:]))
     except FactcheckError as exc:
         if _state["verbose"]:
             raise
         typer.echo(f"factcheck: error: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("factcheck: interrupted", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("factcheck: aborted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors and anything else: one line, never a traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # never a traceback for the user; --verbose shows it
         if _state["verbose"]:
             raise
-        typer.echo(f"factcheck: unexpected error: {type(exc).__name__}: {exc} (run with --verbose for details)", err=True)
+        typer.echo(f"factcheck: unexpected error: {type(exc).__name__}: {exc} (--verbose shows details)", err=True)
         sys.exit(1)
-
-
-_ = Path  # re-exported for command sections that take paths

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from factcheck.errors import DocumentError
-from factcheck.models import Document, Span
+from factcheck.models import Document, MediaType, Span
 
 DEFAULT_MAX_BYTES = 10_000_000
 _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
@@ -41,7 +41,7 @@ def load_document(source: str, *, limit: int | None = None) -> Document:
     return document_from_bytes(raw, source=source, media_type=media_type)
 
 
-def document_from_bytes(raw: bytes, *, source: str, media_type: str) -> Document:
+def document_from_bytes(raw: bytes, *, source: str, media_type: MediaType) -> Document:
     text = decode(raw, source)
     if media_type == "text/html":
         html_title, text = html_to_text(text)
@@ -55,7 +55,7 @@ def document_from_bytes(raw: bytes, *, source: str, media_type: str) -> Document
         slug=slug_for(source),
         title=html_title or title_of(text, paragraphs, media_type),
         source=source,
-        media_type=media_type,  # type: ignore[arg-type]
+        media_type=media_type,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         paragraphs=paragraphs,
@@ -79,7 +79,7 @@ def _read_file(path: Path, limit: int) -> bytes:
         raise DocumentError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
-def _fetch_url(url: str, limit: int) -> tuple[bytes, str]:
+def _fetch_url(url: str, limit: int) -> tuple[bytes, MediaType]:
     import httpx2
 
     try:
@@ -107,7 +107,7 @@ def _fetch_url(url: str, limit: int) -> tuple[bytes, str]:
     return raw, media_type_for(suffix, raw)
 
 
-def media_type_for(suffix: str, raw: bytes) -> str:
+def media_type_for(suffix: str, raw: bytes) -> MediaType:
     if suffix in _HTML_SUFFIXES:
         return "text/html"
     if suffix in _MARKDOWN_SUFFIXES:

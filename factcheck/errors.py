@@ -32,9 +32,7 @@ class CaseError(UserError):
 class ModelAPIError(FactcheckError):
     """The LLM server failed, permanently or past the retry budget."""
 
-    def __init__(
-        self, message: str, *, hint: str | None = None, status: int | None = None, attempts: int = 1
-    ) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None, attempts: int = 1) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.attempts = attempts
@@ -43,9 +41,7 @@ class ModelAPIError(FactcheckError):
 class UnexpectedModelBehavior(FactcheckError):
     """The model kept answering with something unusable (invalid JSON, schema violations, cut-off replies)."""
 
-    def __init__(
-        self, message: str, *, attempts: int, last_completion: str | None = None, details: Any = None
-    ) -> None:
+    def __init__(self, message: str, *, attempts: int, last_completion: str | None = None, details: Any = None) -> None:
         super().__init__(message, hint="try another model, or lower the chunk size with --chunk-tokens")
         self.attempts = attempts
         self.last_completion = last_completion

@@ -8,7 +8,7 @@ for that reader.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -20,6 +20,12 @@ class Contract(BaseModel):
     """Base of every stored model: unknown fields are an error, so a hand-edited file cannot drift silently."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Draft(BaseModel):
+    """Base of what the model answers: extra keys are dropped, since models add them freely and they are harmless."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 # --------------------------------------------------------------------------------------------------- documents
@@ -41,13 +47,16 @@ class Span(Contract):
         return self.end - self.start
 
 
+MediaType = Literal["text/plain", "text/markdown", "text/html"]
+
+
 class Document(Contract):
     """A source document, normalised. Every offset elsewhere in a case points into ``text``."""
 
     slug: str = Field(description="Stable, filesystem-safe name of the case folder.")
     title: str
     source: str = Field(description="Path or URL the document was read from.")
-    media_type: Literal["text/plain", "text/markdown", "text/html"]
+    media_type: MediaType
     text: str
     sha256: str = Field(description="sha256 of the normalised text, hex.")
     paragraphs: list[Span]
@@ -66,7 +75,7 @@ class Document(Contract):
 # --------------------------------------------------------------------------------------------------- drafting
 
 
-class ClaimKind(str, Enum):
+class ClaimKind(StrEnum):
     statistic = "statistic"
     date_time = "date_time"
     event = "event"
@@ -79,12 +88,12 @@ class ClaimKind(str, Enum):
     other = "other"
 
 
-class Nature(str, Enum):
+class Nature(StrEnum):
     fact = "fact"
     opinion = "opinion"
 
 
-class DraftClaim(Contract):
+class DraftClaim(Draft):
     """One claim as the model proposes it. Nothing here is trusted until the program grounds the quote."""
 
     quote: str = Field(
@@ -111,13 +120,13 @@ class DraftClaim(Contract):
     )
 
 
-class DraftClaims(Contract):
+class DraftClaims(Draft):
     """The model's answer to the extraction prompt for one chunk of a document."""
 
     claims: list[DraftClaim] = Field(description="Every checkable claim and every opinion in the chunk.")
 
 
-class DraftQuestion(Contract):
+class DraftQuestion(Draft):
     question: str = Field(description="A question a fact-checker must answer to rate the claim.")
     establishes: str = Field(description="What answering it would establish about the claim.")
     primary_sources: list[str] = Field(
@@ -127,12 +136,12 @@ class DraftQuestion(Contract):
     search_query: str = Field(description="A web search query likely to find those sources.")
 
 
-class DraftClaimQuestions(Contract):
+class DraftClaimQuestions(Draft):
     claim_id: str = Field(description="The id of the claim, exactly as given.")
     questions: list[DraftQuestion] = Field(min_length=2, max_length=5)
 
 
-class DraftQuestionBatch(Contract):
+class DraftQuestionBatch(Draft):
     """The model's answer to the questions prompt for one batch of claims."""
 
     items: list[DraftClaimQuestions] = Field(description="One entry per claim given, in the same order.")

@@ -16,12 +16,12 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from factcheck.atomic import write_atomic
 from factcheck.errors import CaseError
 from factcheck.models import Case, ReviewEvent
 
@@ -74,32 +74,6 @@ def list_cases(root: Path | None = None) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------------------------- writes
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save_case(case: Case, folder: Path) -> Path:
@@ -160,14 +134,23 @@ def append_event(folder: Path, event: ReviewEvent) -> None:
     An exclusive lock serialises writers (two reviewers, scripts); a torn last line left by a crash is closed
     with a newline first, so the new event always stands on a line of its own.
     """
-    line = _EVENT.dump_json(event) + b"\n"
+    append_events(folder, [event])
+
+
+def append_events(folder: Path, events: Sequence[ReviewEvent]) -> None:
+    """Append several events under one lock with one write and one fsync, so a batch lands together."""
+    if not events:
+        return
+    data = b"".join(_EVENT.dump_json(event) + b"\n" for event in events)
     path = folder / LOG_FILE
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if os.fstat(fd).st_size and not _ends_with_newline(path):
-            line = b"\n" + line
-        os.write(fd, line)
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -1,0 +1,270 @@
+"""The drafting run: documents -> extract -> questions -> a case folder each, over one LLM client.
+
+Everything ``factcheck extract`` does is here as functions; the CLI only parses and prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from factcheck.atomic import write_atomic
+from factcheck.documents import load_document
+from factcheck.errors import CaseError, FactcheckError, UserError
+from factcheck.extract import DEFAULT_CHUNK_TOKENS, extract_claims
+from factcheck.llm import LLMClient, Settings, settings_from_env
+from factcheck.models import Case, Claim, Document, Drafting, RecordingSource
+from factcheck.prompts import load_prompt
+from factcheck.questions import DEFAULT_BATCH_SIZE, draft_questions
+from factcheck.recording import RecordingTransport, load_exchanges
+from factcheck.store import case_dir, drafting_lock, load_case, read_events, reports_root, save_case
+
+REPLAY_BASE_URL = "http://replay.invalid/v1"
+
+
+@dataclass(frozen=True)
+class DraftOptions:
+    model: str | None = None
+    base_url: str | None = None
+    record: Path | None = None
+    replay: Path | None = None
+    cache: bool = True
+    force: bool = False
+    concurrency: int = 8
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    batch_size: int = DEFAULT_BATCH_SIZE
+    reports: Path | None = None
+    recording_source: RecordingSource | None = None
+
+
+@dataclass
+class Outcome:
+    source: str
+    status: Literal["drafted", "partial", "unchanged", "failed"]
+    folder: Path | None = None
+    case: Case | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("drafted", "unchanged")
+
+
+@dataclass
+class Session:
+    """One client and its transport for a whole run, so capability probing and the cache are shared."""
+
+    client: LLMClient
+    transport: RecordingTransport | None
+    mode: Literal["live", "record", "replay", "cache"]
+    capabilities_file: Path | None
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=16))
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("FACTCHECK_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "factcheck"
+
+
+@contextmanager
+def open_session(options: DraftOptions) -> Iterator[Session]:
+    import httpx2
+
+    transport: RecordingTransport | None = None
+    capabilities_file: Path | None = None
+    capabilities: dict[str, str] = {}
+    if options.replay is not None:
+        settings = _replay_settings(options)
+        transport = RecordingTransport(options.replay, "replay")
+        mode: Literal["live", "record", "replay", "cache"] = "replay"
+    else:
+        settings = settings_from_env(model=options.model, base_url=options.base_url, concurrency=options.concurrency)
+        base_path = httpx2.URL(settings.server).path
+        if options.record is not None:
+            transport = RecordingTransport(
+                options.record, "record", base_path=base_path, upstream=httpx2.HTTPTransport(),
+                source=options.recording_source,
+            )  # fmt: skip
+            mode = "record"
+        else:
+            capabilities_file = cache_dir() / "capabilities.json"
+            capabilities = _read_capabilities(capabilities_file)
+            if options.cache:
+                upstream = httpx2.HTTPTransport()
+                transport = RecordingTransport(
+                    cache_dir() / "responses", "cache", base_path=base_path, upstream=upstream
+                )
+            mode = "live"
+    client = LLMClient(settings, transport=transport, offline=mode == "replay", capabilities=capabilities)
+    session = Session(client, transport, mode, capabilities_file)
+    try:
+        yield session
+    finally:
+        session.pool.shutdown(wait=True)
+        client.close()
+        if capabilities_file is not None:
+            _write_capabilities(capabilities_file, capabilities)
+
+
+def _replay_settings(options: DraftOptions) -> Settings:
+    assert options.replay is not None
+    if not options.replay.is_dir():
+        raise UserError(f"no recordings folder at {options.replay}")
+    models = sorted({str(e.request.get("model")) for e in load_exchanges(options.replay).values()})
+    model = options.model or os.environ.get("FACTCHECK_MODEL") or (models[0] if len(models) == 1 else None)
+    if model is None:
+        raise UserError(
+            f"the recordings in {options.replay} are of several models ({', '.join(models)})",
+            hint="pick one with --model",
+        )
+    return Settings(model=model, base_url=REPLAY_BASE_URL, concurrency=options.concurrency)
+
+
+def _read_capabilities(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_capabilities(path: Path, capabilities: dict[str, str]) -> None:
+    # Remembering what a server supports is an optimisation, never a reason to fail.
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps(capabilities, indent=1, sort_keys=True) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------- drafting
+
+
+def draft_sources(
+    sources: list[str],
+    options: DraftOptions,
+    *,
+    on_progress: Callable[[str, int], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Draft a case for every source, documents in parallel; one failure never stops the others."""
+
+    def run(source: str) -> Outcome:
+        outcome = draft_source(source, session, options, on_progress)
+        if on_done:
+            on_done(outcome)
+        return outcome
+
+    with open_session(options) as session, ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as docs:
+        return list(docs.map(run, sources))
+
+
+def draft_source(
+    source: str, session: Session, options: DraftOptions, on_progress: Callable[[str, int], None] | None = None
+) -> Outcome:
+    try:
+        document = load_document(source)
+        folder = case_dir(document.slug, options.reports or reports_root())
+        with drafting_lock(folder):
+            previous = _previous_case(folder)
+            _refuse_if_reviewed_document_changed(previous, document, folder)
+            if previous is not None and not options.force and _up_to_date(previous, document, session):
+                return Outcome(source, "unchanged", folder, previous, "already drafted (use --force to draft again)")
+            case = draft_case(document, session, options, lambda n: on_progress(source, n) if on_progress else None)
+            case = _keep_reviewed_claims(case, previous, folder)
+            save_case(case, folder)
+    except FactcheckError as exc:
+        return Outcome(source, "failed", message=str(exc))
+    status: Literal["drafted", "partial"] = "partial" if case.drafting.failures else "drafted"
+    message = "; ".join(case.drafting.failures)
+    return Outcome(source, status, folder, case, message)
+
+
+def draft_case(
+    document: Document, session: Session, options: DraftOptions, on_progress: Callable[[int], None] | None = None
+) -> Case:
+    """Extract grounded claims, then draft questions for the checkable ones; failures are recorded, not hidden."""
+    started = datetime.now(UTC)
+    extract_prompt, questions_prompt = load_prompt("extract"), load_prompt("questions")
+    client = session.client
+    hits_before = session.transport.hits if session.transport else 0
+    extraction = extract_claims(
+        document, client, extract_prompt, chunk_tokens=options.chunk_tokens, pool=session.pool,
+        on_chunk=(lambda _: on_progress(1)) if on_progress else None,
+    )  # fmt: skip
+    questions = draft_questions(
+        document, extraction.claims, client, questions_prompt, batch_size=options.batch_size, pool=session.pool
+    )
+    transport = session.transport
+    cached = (transport.hits - hits_before) if transport and session.mode == "live" else 0
+    usage = extraction.usage + questions.usage
+    mode = "cache" if session.mode == "live" and usage.requests and cached >= usage.requests else session.mode
+    drafting = Drafting(
+        model=client.settings.model,
+        base_url=f"replay of {options.replay}" if session.mode == "replay" else client.settings.server,
+        mode=mode,
+        structured_output=sorted(client.modes_used),
+        prompts=[extract_prompt.ref, questions_prompt.ref],
+        usage=usage,
+        recordings=sorted(transport.sources.values(), key=lambda s: s.model_dump_json())
+        if transport and session.mode == "replay"
+        else [],
+        cached_responses=cached,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        failures=extraction.failures + questions.failures,
+    )
+    return Case(
+        document=document,
+        claims=sorted(questions.claims, key=lambda c: (c.start, c.end)),
+        rejected=extraction.rejected,
+        drafting=drafting,
+    )
+
+
+def _previous_case(folder: Path) -> Case | None:
+    """The case already in the folder; a damaged one stops the run so it is never overwritten."""
+    if not (folder / "case.json").exists():
+        return None
+    return load_case(folder)
+
+
+def _refuse_if_reviewed_document_changed(previous: Case | None, document: Document, folder: Path) -> None:
+    if previous is None or previous.document.sha256 == document.sha256:
+        return
+    if read_events(folder)[0]:
+        raise CaseError(
+            f"{document.source} changed since {folder} was reviewed; its verdicts point into the old text",
+            hint="move the case folder aside or rename the document to draft it again",
+        )
+
+
+def _up_to_date(previous: Case, document: Document, session: Session) -> bool:
+    prompts = [load_prompt("extract").ref, load_prompt("questions").ref]
+    return (
+        previous.document.sha256 == document.sha256
+        and previous.drafting.model == session.client.settings.model
+        and previous.drafting.prompts == prompts
+        and not previous.drafting.failures
+        and session.mode != "record"
+    )
+
+
+def _keep_reviewed_claims(case: Case, previous: Case | None, folder: Path) -> Case:
+    """A claim that reviewers already acted on stays in the case even if the new draft lacks it."""
+    if previous is None:
+        return case
+    events, _ = read_events(folder)
+    touched = {e.claim_id for e in events}
+    current = {c.id for c in case.claims}
+    kept: list[Claim] = [c for c in previous.claims if c.id in touched and c.id not in current]
+    if not kept:
+        return case
+    return case.model_copy(update={"claims": sorted([*case.claims, *kept], key=lambda c: (c.start, c.end))})

@@ -1,0 +1,459 @@
+"""One client over the openai SDK: structured output with capability fallback, one retry policy, usage.
+
+Structured output is asked for in the best way the server supports, learnt by trying:
+
+1. ``json_schema``: ``response_format={"type": "json_schema", ...}`` (OpenAI, vLLM, Ollama);
+2. ``json_object``: ``{"type": "json_object", "schema": ...}`` (llama.cpp's server, which answers HTTP 500 to 1.);
+3. ``prompt``: no response format, the schema stated in the prompt (anything that chats).
+
+A rung the server refuses (400, 422, 500, 501 before that rung ever worked) is remembered as unsupported for that
+server and model, and the next rung is tried at once. Whatever comes back is validated with Pydantic.
+
+Retries live here and nowhere else (the SDK's own are off): transport failures, 408, 409, 429 and 5xx back off
+with jitter, honouring ``retry-after``, within a bound on attempts and on total time; other 4xx fail at once with a
+message that says what to do. A reply cut at ``max_tokens`` or failing validation is re-asked with the error fed
+back, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import urlparse
+
+import httpx2
+from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from factcheck.errors import FactcheckError, ModelAPIError, UnexpectedModelBehavior, UserError
+from factcheck.models import Usage
+
+if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletion
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+MODES = ("json_schema", "json_object", "prompt")
+DEFAULT_MODEL = "gpt-4.1-mini"
+_PROBE_STATUSES = {400, 422, 500, 501}
+_TRANSIENT_STATUSES = {408, 409, 429}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds of the one retry loop: transport retries and re-asks for bad output."""
+
+    max_attempts: int = 6
+    max_seconds: float = 120.0
+    initial_wait: float = 0.5
+    max_wait: float = 20.0
+    max_retry_after: float = 60.0
+    max_reasks: int = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    base_url: str | None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 120.0
+    max_tokens: int = 4096
+    temperature: float | None = 0.0
+    concurrency: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def server(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
+
+
+def settings_from_env(
+    *, model: str | None = None, base_url: str | None = None, offline: bool = False, **overrides: Any
+) -> Settings:
+    """Settings as the ecosystem spells them: OPENAI_API_KEY, OPENAI_BASE_URL, FACTCHECK_MODEL, then flags."""
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    api_key = os.environ.get("OPENAI_API_KEY") or None
+    if not offline and not api_key and not base_url:
+        raise UserError(
+            "no LLM server configured: set OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (Ollama, vLLM, llama.cpp)",
+            hint="or pass --base-url, or --replay to answer from recordings",
+        )
+    return Settings(
+        model=model or os.environ.get("FACTCHECK_MODEL") or DEFAULT_MODEL,
+        base_url=base_url,
+        api_key=api_key,
+        **overrides,
+    )
+
+
+@dataclass
+class Completion(Generic[T]):
+    value: T
+    mode: str
+    usage: Usage
+    reasks: int
+
+
+class _Unsupported(Exception):
+    """The server refused a structured-output rung it had never accepted."""
+
+
+class _Reask(Exception):
+    def __init__(self, message: str, reply: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reply = reply
+
+
+def live_requests_allowed(base_url: str) -> bool:
+    """Tests set FACTCHECK_ALLOW_MODEL_REQUESTS=0: then only loopback servers (local fakes) may be reached."""
+    if os.environ.get("FACTCHECK_ALLOW_MODEL_REQUESTS", "1") != "0":
+        return True
+    host = urlparse(base_url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LLMClient:
+    """Thread-safe: extraction and question drafting share one client and its bound on concurrent requests."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx2.BaseTransport | None = None,
+        offline: bool = False,
+        capabilities: dict[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import openai
+
+        self.settings = settings
+        self.offline = offline
+        self._sleep = sleep
+        self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
+        self._lock = threading.Lock()
+        self._probe_lock = threading.Lock()
+        self._capabilities = capabilities if capabilities is not None else {}
+        self._param_style: dict[str, Any] = {"max_tokens": "max_tokens", "temperature": True}
+        self.usage = Usage()
+        self.modes_used: set[str] = set()
+        http_client = httpx2.Client(transport=transport, timeout=settings.timeout) if transport else None
+        self._client = openai.OpenAI(
+            api_key=settings.api_key or "not-needed",
+            base_url=settings.base_url,
+            max_retries=0,
+            timeout=settings.timeout,
+            http_client=http_client,
+        )
+
+    @property
+    def capability_key(self) -> str:
+        return f"{self.settings.server} {self.settings.model}"
+
+    @property
+    def confirmed_mode(self) -> str | None:
+        return self._capabilities.get(self.capability_key)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------------------------------- structured
+
+    def structured(
+        self,
+        messages: list[dict[str, str]],
+        output: type[T],
+        *,
+        check: Callable[[T], None] | None = None,
+    ) -> Completion[T]:
+        """Ask for a reply that validates as ``output`` (and passes ``check``), re-asking with the errors."""
+        conversation = list(messages)
+        usage = Usage()
+        last_reply: str | None = None
+        for attempt in range(self.settings.retry.max_reasks + 1):
+            completion, mode = self._complete_in_best_mode(conversation, output)
+            usage = usage + _usage_of(completion)
+            try:
+                value = _parse_reply(completion, output, self.settings.max_tokens)
+                if check is not None:
+                    check(value)
+                return Completion(value=value, mode=mode, usage=usage, reasks=attempt)
+            except _Reask as problem:
+                last_reply = problem.reply
+                log.info("re-asking (%s): %s", attempt + 1, problem.message[:200])
+                conversation = [*messages, *_reask_messages(problem)]
+            except ValueError as problem:  # a check that failed
+                reply = completion.choices[0].message.content
+                last_reply = reply
+                conversation = [*messages, *_reask_messages(_Reask(str(problem), reply))]
+        raise UnexpectedModelBehavior(
+            f"the model gave no usable answer in {self.settings.retry.max_reasks + 1} attempts",
+            attempts=self.settings.retry.max_reasks + 1,
+            last_completion=last_reply,
+        )
+
+    def _complete_in_best_mode(self, messages: list[dict[str, str]], output: type[T]) -> tuple[ChatCompletion, str]:
+        confirmed = self.confirmed_mode
+        if confirmed is not None:
+            return self._send(_with_format(messages, output, confirmed)), confirmed
+        with self._probe_lock:  # one prober at a time, so a server learns its rung once, not once per thread
+            confirmed = self.confirmed_mode
+            if confirmed is not None:
+                return self._send(_with_format(messages, output, confirmed)), confirmed
+            for mode in self._untried_modes():
+                try:
+                    completion = self._send(_with_format(messages, output, mode), probing=mode != "prompt")
+                except _Unsupported:
+                    log.info("server refused structured output mode %s; falling back", mode)
+                    self._remember(mode, supported=False)
+                    continue
+                self._remember(mode, supported=True)
+                return completion, mode
+        raise ModelAPIError("the server accepted no way of asking for JSON")  # pragma: no cover - prompt never raises
+
+    def _untried_modes(self) -> list[str]:
+        confirmed = self.confirmed_mode
+        if confirmed is not None:
+            return [confirmed]
+        refused = {m for m in MODES if self._capabilities.get(f"{self.capability_key} !{m}")}
+        return [m for m in MODES if m not in refused]
+
+    def _remember(self, mode: str, *, supported: bool) -> None:
+        with self._lock:
+            if supported:
+                self._capabilities[self.capability_key] = mode
+                self.modes_used.add(mode)
+            else:
+                self._capabilities[f"{self.capability_key} !{mode}"] = "refused"
+
+    # ------------------------------------------------------------------------------------------- transport
+
+    def _send(self, request: dict[str, Any], *, probing: bool = False) -> ChatCompletion:
+        import openai
+
+        if not self.offline and not live_requests_allowed(self.settings.server):
+            raise UserError(f"live model requests are off (FACTCHECK_ALLOW_MODEL_REQUESTS=0): {self.settings.server}")
+        policy = self.settings.retry
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.max_seconds),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            completion: ChatCompletion = retrying(self._send_once, request, probing)
+            return completion
+        except (_Unsupported, FactcheckError):
+            raise
+        except openai.APIStatusError as exc:
+            raise _status_error(exc, retrying.statistics.get("attempt_number", 1)) from None
+        except openai.APIConnectionError as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not be reached"
+            raise ModelAPIError(
+                f"the LLM server at {self.settings.server} {kind} ({attempts} attempts)",
+                hint="is it running? check OPENAI_BASE_URL",
+                attempts=attempts,
+            ) from None
+
+    def _send_once(self, request: dict[str, Any], probing: bool) -> ChatCompletion:
+        import openai
+
+        with self._slots:
+            try:
+                completion: ChatCompletion = self._client.chat.completions.create(**self._with_params(request))
+            except openai.BadRequestError as exc:
+                if self._adapt_params(exc):
+                    return self._send_once(request, probing)
+                if probing:
+                    raise _Unsupported() from exc
+                raise
+            except openai.APIStatusError as exc:
+                if probing and exc.status_code in _PROBE_STATUSES:
+                    raise _Unsupported() from exc
+                raise
+        with self._lock:
+            self.usage = self.usage + _usage_of(completion)
+        return completion
+
+    def _with_params(self, request: dict[str, Any]) -> dict[str, Any]:
+        params = {"model": self.settings.model, **request}
+        params[self._param_style["max_tokens"]] = self.settings.max_tokens
+        if self._param_style["temperature"] and self.settings.temperature is not None:
+            params["temperature"] = self.settings.temperature
+        return params
+
+    def _adapt_params(self, exc: openai.BadRequestError) -> bool:
+        """Some models refuse ``max_tokens`` or ``temperature``; switch once and say whether anything changed."""
+        message = str(exc).lower()
+        with self._lock:
+            if "max_tokens" in message and self._param_style["max_tokens"] == "max_tokens":
+                self._param_style["max_tokens"] = "max_completion_tokens"
+                return True
+            if "temperature" in message and self._param_style["temperature"]:
+                self._param_style["temperature"] = False
+                return True
+        return False
+
+    def _wait(self, state: RetryCallState) -> float:
+        policy = self.settings.retry
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = _retry_after(exc)
+        if retry_after is not None:
+            return min(retry_after, policy.max_retry_after)
+        backoff = min(policy.max_wait, policy.initial_wait * 2 ** (state.attempt_number - 1))
+        return float(backoff * (0.5 + _jitter()))
+
+
+def _jitter() -> float:
+    import random
+
+    return random.random() / 2
+
+
+def _is_transient(exc: BaseException) -> bool:
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500
+    return False
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    import openai
+
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def _status_error(exc: openai.APIStatusError, attempts: int) -> ModelAPIError:
+    status = exc.status_code
+    detail = _error_detail(exc)
+    if status == 401:
+        return ModelAPIError("the LLM server refused the API key (HTTP 401)", hint="check OPENAI_API_KEY", status=401)
+    if status == 403:
+        return ModelAPIError(f"the LLM server denied access (HTTP 403): {detail}", hint="check the key's permissions")
+    if status == 404:
+        return ModelAPIError(
+            f"model or endpoint not found (HTTP 404): {detail}",
+            hint="check FACTCHECK_MODEL / --model and OPENAI_BASE_URL (it usually ends in /v1)",
+            status=status,
+        )
+    if status < 500 and status not in _TRANSIENT_STATUSES:
+        return ModelAPIError(f"the LLM server rejected the request (HTTP {status}): {detail}", status=status)
+    return ModelAPIError(
+        f"the LLM server kept failing (HTTP {status} after {attempts} attempts): {detail}",
+        hint="try again later, or lower --concurrency",
+        status=status,
+        attempts=attempts,
+    )
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message") if isinstance(body, dict) else None
+        if isinstance(message, str):
+            return message[:200]
+    return str(exc.message)[:200]
+
+
+# ----------------------------------------------------------------------------------------------- formats
+
+
+def schema_of(output: type[BaseModel]) -> dict[str, Any]:
+    return output.model_json_schema()
+
+
+def _with_format(messages: list[dict[str, str]], output: type[BaseModel], mode: str) -> dict[str, Any]:
+    schema = schema_of(output)
+    if mode == "json_schema":
+        response_format = {"type": "json_schema", "json_schema": {"name": output.__name__, "schema": schema}}
+        return {"messages": messages, "response_format": response_format}
+    instruction = (
+        "Answer with a single JSON object, and nothing else, that validates against this JSON schema:\n"
+        + json.dumps(schema, ensure_ascii=False)
+    )
+    with_schema = [{"role": "system", "content": messages[0]["content"] + "\n\n" + instruction}, *messages[1:]]
+    if mode == "json_object":
+        return {"messages": with_schema, "response_format": {"type": "json_object", "schema": schema}}
+    return {"messages": with_schema}
+
+
+def _parse_reply(completion: ChatCompletion, output: type[T], max_tokens: int) -> T:
+    if not completion.choices:
+        raise _Reask("the reply had no choices", None)
+    choice = completion.choices[0]
+    message = choice.message
+    if getattr(message, "refusal", None):
+        raise UnexpectedModelBehavior(f"the model refused: {str(message.refusal)[:200]}", attempts=1)
+    if choice.finish_reason == "content_filter":
+        raise UnexpectedModelBehavior("the server's content filter stopped the reply", attempts=1)
+    content = message.content or ""
+    if choice.finish_reason == "length":
+        raise _Reask(
+            f"Your reply was cut off at the limit of {max_tokens} tokens before the JSON was complete. "
+            "Answer again, more briefly: shorter statements, no repetition.",
+            None,
+        )
+    try:
+        return output.model_validate_json(_json_text(content))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise _Reask(
+            "Your reply did not validate against the schema. Errors: "
+            + json.dumps(errors, default=str, ensure_ascii=False)[:2000]
+            + ". Answer again with only the corrected JSON object.",
+            content,
+        ) from None
+
+
+def _json_text(content: str) -> str:
+    """The JSON object inside a reply: code fences and prose around it are dropped."""
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", content, re.DOTALL)
+    text = fenced.group(1) if fenced else content
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if start != -1 and end > start else text
+
+
+def _reask_messages(problem: _Reask) -> list[dict[str, str]]:
+    reply = problem.reply
+    turns = []
+    if reply:
+        turns.append({"role": "assistant", "content": reply[:6000]})
+    turns.append({"role": "user", "content": problem.message})
+    return turns
+
+
+def _usage_of(completion: ChatCompletion) -> Usage:
+    usage = completion.usage
+    return Usage(
+        requests=1,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+    )

@@ -1,0 +1,120 @@
+"""Claims -> verification questions: what a fact-checker must establish, which primary sources would settle it,
+what to search for. Checkable claims are sent in batches with their local context, never the whole document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from factcheck.errors import FactcheckError
+from factcheck.llm import LLMClient
+from factcheck.models import Claim, Document, DraftQuestionBatch, Nature, Question, Usage
+from factcheck.prompts import Prompt
+
+DEFAULT_BATCH_SIZE = 8
+CONTEXT_CHARS = 160
+
+
+@dataclass
+class QuestionsResult:
+    claims: list[Claim]
+    usage: Usage
+    failures: list[str] = field(default_factory=list)
+    batches: int = 0
+
+
+def batches_of(claims: list[Claim], size: int) -> list[list[Claim]]:
+    checkable = [c for c in claims if c.nature is Nature.fact and not c.questions]
+    return [checkable[i : i + size] for i in range(0, len(checkable), size)]
+
+
+def local_context(document: Document, claim: Claim) -> str:
+    """The words just before the quote in its paragraph, so a pronoun or 'this' can be resolved."""
+    paragraph = document.paragraphs[claim.paragraph]
+    start = max(paragraph.start, claim.start - CONTEXT_CHARS)
+    before = document.text[start : claim.start]
+    if start > paragraph.start:
+        before = "…" + before.split(" ", 1)[-1]
+    return before.strip()
+
+
+def claims_payload(document: Document, batch: list[Claim]) -> str:
+    items = []
+    for claim in batch:
+        item = {"claim_id": claim.id, "claim": claim.statement, "quote": claim.quote}
+        context = local_context(document, claim)
+        if context:
+            item["preceding_text"] = context
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, indent=1)
+
+
+def _covers_batch(batch: list[Claim]) -> Callable[[DraftQuestionBatch], None]:
+    wanted = [c.id for c in batch]
+
+    def check(answer: DraftQuestionBatch) -> None:
+        given = [item.claim_id for item in answer.items]
+        missing = [i for i in wanted if i not in given]
+        unknown = [i for i in given if i not in wanted]
+        repeated = sorted({i for i in given if given.count(i) > 1})
+        problems = []
+        if missing:
+            problems.append(f"no questions for claim_id {', '.join(missing)}")
+        if unknown:
+            problems.append(f"claim_id {', '.join(unknown)} was not given")
+        if repeated:
+            problems.append(f"claim_id {', '.join(repeated)} answered more than once")
+        if problems:
+            raise ValueError("; ".join(problems) + ". Answer with exactly one item per claim_id given.")
+
+    return check
+
+
+def draft_questions(
+    document: Document,
+    claims: list[Claim],
+    client: LLMClient,
+    prompt: Prompt,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    pool: ThreadPoolExecutor | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> QuestionsResult:
+    """Draft 2-5 verification questions for every checkable claim that has none yet."""
+    batches = batches_of(claims, batch_size)
+
+    def run(batch: list[Claim]) -> tuple[dict[str, list[Question]], Usage, str | None]:
+        messages = prompt.render(title=document.title, source=document.source, claims=claims_payload(document, batch))
+        try:
+            completion = client.structured(messages, DraftQuestionBatch, check=_covers_batch(batch))
+        except FactcheckError as exc:
+            return {c.id: [] for c in batch}, Usage(), str(exc)
+        finally:
+            if on_batch:
+                on_batch(len(batch))
+        answers = {
+            item.claim_id: [Question.model_validate(q.model_dump()) for q in item.questions]
+            for item in completion.value.items
+        }
+        return answers, completion.usage, None
+
+    results = list(pool.map(run, batches)) if pool else [run(b) for b in batches]
+    answered: dict[str, list[Question]] = {}
+    errors: dict[str, str] = {}
+    usage = Usage()
+    failures = []
+    for batch, (answers, batch_usage, failure) in zip(batches, results, strict=True):
+        usage = usage + batch_usage
+        answered.update(answers)
+        if failure:
+            failures.append(f"questions for {len(batch)} claims: {failure}")
+            errors.update({c.id: failure for c in batch})
+    updated = [
+        c.model_copy(update={"questions": answered[c.id], "questions_error": errors.get(c.id)})
+        if c.id in answered
+        else c
+        for c in claims
+    ]
+    return QuestionsResult(updated, usage, failures, len(batches))

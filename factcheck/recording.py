@@ -1,0 +1,190 @@
+"""Record and replay HTTP exchanges with the LLM server, as an httpx2 transport under the real openai SDK.
+
+An exchange is keyed on what decides the answer: the method, the path below the API's base and the JSON body
+(model, messages, response format, limits). Request headers are never stored, so no key or Authorization header
+can reach a recording. Each saved exchange says where it came from (:class:`RecordingSource`): ``recorded`` from
+a real server, or ``authored`` by hand as a fixture.
+
+One file an exchange, ``<key>.json``, holding every response seen for that request in order; a replay serves them
+in the same order and then repeats the last, so a recorded 429-then-200 replays as it happened.
+
+The same store serves as the response cache: ``mode="cache"`` answers from it when it can and saves what the
+server answers with 200 when it cannot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx2
+from pydantic import BaseModel, ConfigDict
+
+from factcheck.atomic import write_atomic
+from factcheck.errors import ReplayMiss, UserError
+from factcheck.models import RecordingSource
+
+Mode = Literal["record", "replay", "cache"]
+BUNDLED = Path(__file__).parent / "recordings"
+_KEPT_RESPONSE_HEADERS = ("content-type", "retry-after", "retry-after-ms")
+# The body handed on is already decoded, so headers describing the wire encoding no longer apply.
+_DECODED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+class SavedResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class Exchange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    method: str
+    path: str
+    request: Any
+    responses: list[SavedResponse]
+    source: RecordingSource
+
+
+def request_key(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method.upper(), path, body], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class RecordingTransport(httpx2.BaseTransport):
+    """Serve requests from saved exchanges, forward them and save the answers, or both (a cache)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        mode: Mode,
+        *,
+        base_path: str = "/v1",
+        upstream: httpx2.BaseTransport | None = None,
+        source: RecordingSource | None = None,
+    ) -> None:
+        self.folder = folder
+        self.mode = mode
+        self.base_path = base_path.rstrip("/")
+        self.upstream = upstream
+        self.source = source
+        self.served: Counter[str] = Counter()
+        self.sources: dict[str, RecordingSource] = {}
+        self.hits = 0
+        self.forwarded = 0
+        self._lock = threading.Lock()
+        self._exchanges: dict[str, Exchange] = {}
+        if mode == "replay" and not folder.is_dir():
+            raise UserError(f"no recordings folder at {folder}")
+        if mode in ("replay", "cache"):
+            self._exchanges = load_exchanges(folder)
+        if mode in ("record", "cache") and upstream is None:
+            raise UserError(f"{mode} mode needs a server to forward to")
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.read()
+        path = self._relative_path(request.url.path)
+        body = _json_or_text(request.content)
+        key = request_key(request.method, path, body)
+        if self.mode != "record":
+            saved = self._take(key)
+            if saved is not None:
+                return _response(saved)
+            if self.mode == "replay":
+                raise ReplayMiss(
+                    f"no saved exchange answers {request.method} {path} (key {key[:12]}) in {self.folder}",
+                    hint="the prompt, model or document changed since the recording; record again with --record",
+                )
+        assert self.upstream is not None
+        response = self.upstream.handle_request(request)
+        response.read()
+        with self._lock:
+            self.forwarded += 1
+        if self.mode == "record" or response.status_code == 200:
+            self._save(key, request.method, path, body, response)
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in _DECODED_HEADERS}
+        return httpx2.Response(response.status_code, headers=headers, content=response.content)
+
+    def unused(self) -> list[str]:
+        """Keys of saved exchanges no request asked for: a test that leaves some unused has drifted."""
+        return sorted(set(self._exchanges) - set(self.served))
+
+    def _relative_path(self, path: str) -> str:
+        return path[len(self.base_path) :] if self.base_path and path.startswith(self.base_path) else path
+
+    def _take(self, key: str) -> SavedResponse | None:
+        with self._lock:
+            exchange = self._exchanges.get(key)
+            if exchange is None:
+                return None
+            index = min(self.served[key], len(exchange.responses) - 1)
+            self.served[key] += 1
+            self.hits += 1
+            self.sources[_source_id(exchange.source)] = exchange.source
+            return exchange.responses[index]
+
+    def _save(self, key: str, method: str, path: str, body: Any, response: httpx2.Response) -> None:
+        source = self.source or RecordingSource(kind="recorded", date=date.today().isoformat())
+        if source.model is None and isinstance(body, dict):
+            source = source.model_copy(update={"model": body.get("model")})
+        saved = SavedResponse(
+            status=response.status_code,
+            headers={k: v for k, v in response.headers.items() if k.lower() in _KEPT_RESPONSE_HEADERS},
+            body=_json_or_text(response.content),
+        )
+        with self._lock:
+            exchange = self._exchanges.get(key)
+            if exchange is None or self.mode == "cache":
+                exchange = Exchange(key=key, method=method, path=path, request=body, responses=[], source=source)
+                self._exchanges[key] = exchange
+            exchange.responses.append(saved)
+            write_atomic(self.folder / f"{key}.json", exchange.model_dump_json(indent=1) + "\n")
+
+    def close(self) -> None:
+        if self.upstream is not None:
+            self.upstream.close()
+
+
+def load_exchanges(folder: Path) -> dict[str, Exchange]:
+    exchanges: dict[str, Exchange] = {}
+    if not folder.is_dir():
+        return exchanges
+    for path in sorted(folder.glob("*.json")):
+        try:
+            exchange = Exchange.model_validate_json(path.read_bytes())
+        except ValueError as exc:
+            raise UserError(f"{path}: not a readable recording: {str(exc).splitlines()[0]}") from None
+        exchanges[exchange.key] = exchange
+    return exchanges
+
+
+def _source_id(source: RecordingSource) -> str:
+    return source.model_dump_json()
+
+
+def _json_or_text(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", errors="replace")
+
+
+def _response(saved: SavedResponse) -> httpx2.Response:
+    body = saved.body
+    content = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
+    if body is None:
+        content = b""
+    headers = dict(saved.headers)
+    headers.setdefault("content-type", "application/json")
+    return httpx2.Response(saved.status, headers=headers, content=content)
