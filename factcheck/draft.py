@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from factcheck.atomic import write_atomic
 from factcheck.documents import load_document
@@ -43,6 +44,7 @@ class DraftOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     reports: Path | None = None
     recording_source: RecordingSource | None = None
+    timeout: float | None = None  # seconds to wait for one reply; None: $FACTCHECK_TIMEOUT, else the client's default
 
 
 @dataclass
@@ -88,12 +90,15 @@ def open_session(options: DraftOptions) -> Iterator[Session]:
         transport = RecordingTransport(options.replay, "replay")
         mode: Literal["live", "record", "replay", "cache"] = "replay"
     else:
-        settings = settings_from_env(model=options.model, base_url=options.base_url, concurrency=options.concurrency)
+        timeout: dict[str, Any] = {"timeout": options.timeout} if options.timeout is not None else {}
+        settings = settings_from_env(
+            model=options.model, base_url=options.base_url, concurrency=options.concurrency, **timeout
+        )
         base_path = httpx2.URL(settings.server).path
         if options.record is not None:
             transport = RecordingTransport(
                 options.record, "record", base_path=base_path, upstream=httpx2.HTTPTransport(),
-                source=options.recording_source,
+                source=options.recording_source or recorded_from(settings.server),
             )  # fmt: skip
             mode = "record"
         else:
@@ -116,18 +121,33 @@ def open_session(options: DraftOptions) -> Iterator[Session]:
             _write_capabilities(capabilities_file, capabilities)
 
 
+def recorded_from(server: str) -> RecordingSource:
+    """Provenance of exchanges recorded live now: the server (without any credentials in its URL) and the date."""
+    parsed = urlsplit(server)
+    host = parsed.hostname or ""
+    netloc = f"{host}:{parsed.port}" if parsed.port else host
+    return RecordingSource(
+        kind="recorded", server=urlunsplit((parsed.scheme, netloc, parsed.path, "", "")), date=date.today().isoformat()
+    )
+
+
 def _replay_settings(options: DraftOptions) -> Settings:
     assert options.replay is not None
     if not options.replay.is_dir():
         raise UserError(f"no recordings folder at {options.replay}")
-    models = sorted({str(e.request.get("model")) for e in load_exchanges(options.replay).values()})
+    requests = [e.request for e in load_exchanges(options.replay).values() if isinstance(e.request, dict)]
+    models = sorted({str(r.get("model")) for r in requests})
     model = options.model or os.environ.get("FACTCHECK_MODEL") or (models[0] if len(models) == 1 else None)
     if model is None:
         raise UserError(
             f"the recordings in {options.replay} are of several models ({', '.join(models)})",
             hint="pick one with --model",
         )
-    return Settings(model=model, base_url=REPLAY_BASE_URL, concurrency=options.concurrency)
+    # A replay must send what was recorded; the token limit is part of the request, so take it from there.
+    limits = {r.get("max_tokens") or r.get("max_completion_tokens") for r in requests if r.get("model") == model}
+    limit = limits.pop() if len(limits) == 1 and None not in limits else None
+    extra: dict[str, Any] = {"max_tokens": int(limit)} if limit is not None else {}
+    return Settings(model=model, base_url=REPLAY_BASE_URL, concurrency=options.concurrency, **extra)
 
 
 def _read_capabilities(path: Path) -> dict[str, str]:
@@ -177,7 +197,10 @@ def draft_source(
             _refuse_if_reviewed_document_changed(previous, document, folder)
             if previous is not None and not options.force and _up_to_date(previous, document, session):
                 return Outcome(source, "unchanged", folder, previous, "already drafted (use --force to draft again)")
-            case = draft_case(document, session, options, lambda n: on_progress(source, n) if on_progress else None)
+            case = draft_case(
+                document, session, options, lambda n: on_progress(source, n) if on_progress else None,
+                resume=_resumable(previous, document, session, options),
+            )  # fmt: skip
             case = _keep_reviewed_claims(case, previous, folder)
             save_case(case, folder)
     except FactcheckError as exc:
@@ -188,9 +211,18 @@ def draft_source(
 
 
 def draft_case(
-    document: Document, session: Session, options: DraftOptions, on_progress: Callable[[int], None] | None = None
+    document: Document,
+    session: Session,
+    options: DraftOptions,
+    on_progress: Callable[[int], None] | None = None,
+    *,
+    resume: Case | None = None,
 ) -> Case:
-    """Extract grounded claims, then draft questions for the checkable ones; failures are recorded, not hidden."""
+    """Extract grounded claims, then draft questions for the checkable ones; failures are recorded, not hidden.
+
+    With ``resume`` (a partial case of the same text, prompts and model), claims it already has questions for keep
+    them, so a re-run asks only for what failed before.
+    """
     started = datetime.now(UTC)
     extract_prompt, questions_prompt = load_prompt("extract"), load_prompt("questions")
     client = session.client
@@ -200,8 +232,9 @@ def draft_case(
         on_chunk=(lambda _: on_progress(1)) if on_progress else None,
     )  # fmt: skip
     questions = draft_questions(
-        document, extraction.claims, client, questions_prompt, batch_size=options.batch_size, pool=session.pool
-    )
+        document, _with_earlier_questions(extraction.claims, resume), client, questions_prompt,
+        batch_size=options.batch_size, pool=session.pool,
+    )  # fmt: skip
     transport = session.transport
     cached = (transport.hits - hits_before) if transport and session.mode == "live" else 0
     usage = extraction.usage + questions.usage
@@ -244,6 +277,30 @@ def _refuse_if_reviewed_document_changed(previous: Case | None, document: Docume
             f"{document.source} changed since {folder} was reviewed; its verdicts point into the old text",
             hint="move the case folder aside or rename the document to draft it again",
         )
+
+
+def _resumable(previous: Case | None, document: Document, session: Session, options: DraftOptions) -> Case | None:
+    """A partial case whose questions can be kept: same text, prompts and model; never with --force or --record
+    (a recording must hold every exchange a replay will ask for)."""
+    if previous is None or options.force or session.mode in ("record", "replay") or not previous.drafting.failures:
+        return None
+    prompts = [load_prompt("extract").ref, load_prompt("questions").ref]
+    same = (
+        previous.document.sha256 == document.sha256
+        and previous.drafting.model == session.client.settings.model
+        and previous.drafting.prompts == prompts
+    )
+    return previous if same else None
+
+
+def _with_earlier_questions(claims: list[Claim], resume: Case | None) -> list[Claim]:
+    if resume is None:
+        return claims
+    earlier = {(c.id, c.statement): c.questions for c in resume.claims if c.questions and c.origin == "model"}
+    return [
+        c.model_copy(update={"questions": earlier[(c.id, c.statement)]}) if (c.id, c.statement) in earlier else c
+        for c in claims
+    ]
 
 
 def _up_to_date(previous: Case, document: Document, session: Session) -> bool:

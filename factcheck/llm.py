@@ -59,6 +59,7 @@ class RetryPolicy:
     max_wait: float = 20.0
     max_retry_after: float = 60.0
     max_reasks: int = 2
+    wait_scale: float = 1.0  # FACTCHECK_RETRY_SCALE: tests shrink every wait, retry-after included, to milliseconds
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,19 @@ def settings_from_env(
             "no LLM server configured: set OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (Ollama, vLLM, llama.cpp)",
             hint="or pass --base-url, or --replay to answer from recordings",
         )
+    for name, convert in (("max_tokens", int), ("timeout", float)):
+        raw = os.environ.get(f"FACTCHECK_{name.upper()}")
+        if raw and name not in overrides:
+            try:
+                overrides[name] = convert(raw)
+            except ValueError:
+                raise UserError(f"FACTCHECK_{name.upper()} must be a number, not {raw!r}") from None
+    scale = os.environ.get("FACTCHECK_RETRY_SCALE")
+    if scale and "retry" not in overrides:
+        try:
+            overrides["retry"] = RetryPolicy(wait_scale=max(0.0, float(scale)))
+        except ValueError:
+            raise UserError(f"FACTCHECK_RETRY_SCALE must be a number, not {scale!r}") from None
     return Settings(
         model=model or os.environ.get("FACTCHECK_MODEL") or DEFAULT_MODEL,
         base_url=base_url,
@@ -106,6 +120,10 @@ class Completion(Generic[T]):
 
 class _Unsupported(Exception):
     """The server refused a structured-output rung it had never accepted."""
+
+
+class _NotACompletion(Exception):
+    """A 200 whose body is not a chat completion (a cut body, a proxy's page): retried like a transport error."""
 
 
 class _Reask(Exception):
@@ -213,13 +231,19 @@ class LLMClient:
             confirmed = self.confirmed_mode
             if confirmed is not None:
                 return self._send(_with_format(messages, output, confirmed)), confirmed
+            refused: list[str] = []
             for mode in self._untried_modes():
                 try:
                     completion = self._send(_with_format(messages, output, mode), probing=mode != "prompt")
                 except _Unsupported:
                     log.info("server refused structured output mode %s; falling back", mode)
                     self._remember(mode, supported=False)
+                    refused.append(mode)
                     continue
+                except FactcheckError:
+                    # A server that fails every rung is down, not choosy: what it "refused" is not worth keeping.
+                    self._forget_refusals(refused)
+                    raise
                 self._remember(mode, supported=True)
                 return completion, mode
         raise ModelAPIError("the server accepted no way of asking for JSON")  # pragma: no cover - prompt never raises
@@ -238,6 +262,11 @@ class LLMClient:
                 self.modes_used.add(mode)
             else:
                 self._capabilities[f"{self.capability_key} !{mode}"] = "refused"
+
+    def _forget_refusals(self, modes: list[str]) -> None:
+        with self._lock:
+            for mode in modes:
+                self._capabilities.pop(f"{self.capability_key} !{mode}", None)
 
     # ------------------------------------------------------------------------------------------- transport
 
@@ -259,6 +288,14 @@ class LLMClient:
             return completion
         except (_Unsupported, FactcheckError):
             raise
+        except _NotACompletion as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise ModelAPIError(
+                f"the LLM server at {self.settings.server} answered with something that is not a chat completion "
+                f"({attempts} attempts): {exc}",
+                hint="check OPENAI_BASE_URL points at an OpenAI-compatible API (it usually ends in /v1)",
+                attempts=attempts,
+            ) from None
         except openai.APIStatusError as exc:
             raise _status_error(exc, retrying.statistics.get("attempt_number", 1)) from None
         except openai.APIConnectionError as exc:
@@ -272,10 +309,13 @@ class LLMClient:
 
     def _send_once(self, request: dict[str, Any], probing: bool) -> ChatCompletion:
         import openai
+        from openai.types.chat import ChatCompletion
 
         with self._slots:
             try:
                 completion: ChatCompletion = self._client.chat.completions.create(**self._with_params(request))
+            except json.JSONDecodeError as exc:
+                raise _NotACompletion(f"invalid JSON ({exc.msg} at character {exc.pos})") from None
             except openai.BadRequestError as exc:
                 if self._adapt_params(exc):
                     return self._send_once(request, probing)
@@ -286,6 +326,8 @@ class LLMClient:
                 if probing and exc.status_code in _PROBE_STATUSES:
                     raise _Unsupported() from exc
                 raise
+        if not isinstance(completion, ChatCompletion):
+            raise _NotACompletion(f"a {type(completion).__name__} instead of a JSON object")
         with self._lock:
             self.usage = self.usage + _usage_of(completion)
         return completion
@@ -314,9 +356,9 @@ class LLMClient:
         exc = state.outcome.exception() if state.outcome else None
         retry_after = _retry_after(exc)
         if retry_after is not None:
-            return min(retry_after, policy.max_retry_after)
+            return min(retry_after, policy.max_retry_after) * policy.wait_scale
         backoff = min(policy.max_wait, policy.initial_wait * 2 ** (state.attempt_number - 1))
-        return float(backoff * (0.5 + _jitter()))
+        return float(backoff * (0.5 + _jitter())) * policy.wait_scale
 
 
 def _jitter() -> float:
@@ -328,7 +370,7 @@ def _jitter() -> float:
 def _is_transient(exc: BaseException) -> bool:
     import openai
 
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, openai.APIConnectionError | _NotACompletion):
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500
