@@ -1,0 +1,199 @@
+"""What a reviewer types (commands at the main prompt, answers to the fields a form asks for) and what is said back.
+
+Every parser takes the stripped line and returns a value or raises a UserError whose message is the one-line hint
+shown back; an empty answer to a required field raises :class:`Cancel`, which drops the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass, field
+from typing import Literal
+
+from factcheck.errors import UserError
+from factcheck.models import (
+    ClaimKind,
+    EditEvent,
+    Nature,
+    NoteEvent,
+    Rating,
+    RatingScale,
+    RejectEvent,
+    RestoreEvent,
+    ReviewEvent,
+    SourceEvent,
+    VerdictEvent,
+)
+from factcheck.review import check_url
+
+CommandName = Literal[
+    "verdict", "note", "source", "edit", "reject", "restore", "add", "skip", "back", "jump", "list", "help", "quit"
+]
+RejectReason = Literal["not_checkable", "duplicate", "misquoted", "other"]
+Level = Literal["ok", "info", "warn", "error"]
+View = Literal["claim", "help", "list", "none"]
+
+COMMANDS: tuple[tuple[CommandName, tuple[str, ...], str], ...] = (
+    ("verdict", ("v", "verdict"), "give a verdict (or type a rating key, such as false)"),
+    ("note", ("n", "note"), "add a note"),
+    ("source", ("s", "source"), "add a source: URL, title, optional excerpt"),
+    ("edit", ("e", "edit"), "edit the claim's wording"),
+    ("reject", ("r", "reject"), "reject the claim: not checkable, duplicate, misquoted, other"),
+    ("restore", ("u", "restore"), "restore a rejected claim"),
+    ("add", ("a", "add"), "add a claim the model missed, by pasting its quote"),
+    ("skip", ("k", "skip", "next", ">"), "go to the next claim"),
+    ("back", ("b", "back", "<"), "go to the previous claim"),
+    ("jump", ("g", "go", "goto"), "go to a claim by number or id (the number alone works too)"),
+    ("list", ("l", "list"), "list the claims in the queue"),
+    ("help", ("?", "h", "help"), "this help, with the rating scale"),
+    ("quit", ("q", "quit", "exit"), "quit; everything you confirmed is already saved"),
+)
+_BY_ALIAS: dict[str, CommandName] = {alias: name for name, aliases, _ in COMMANDS for alias in aliases}
+REJECT_REASONS: tuple[tuple[RejectReason, str], ...] = (
+    ("not_checkable", "not checkable"),
+    ("duplicate", "a duplicate of another claim"),
+    ("misquoted", "misquoted: the words do not say this"),
+    ("other", "other (say why)"),
+)
+KINDS = list(ClaimKind)
+NO_SOURCE_WORDS = ("none", "no", "-")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the session waits for: a label for the prompt, a hint, choices to list, and text to start from."""
+
+    label: str
+    hint: str = ""
+    choices: tuple[tuple[str, str, str], ...] = ()
+    prefill: str = ""
+
+
+@dataclass
+class Reply:
+    """What one line of input did: messages to show, which view to show next, events recorded, whether to quit."""
+
+    messages: list[tuple[Level, str]] = field(default_factory=list)
+    view: View = "none"
+    recorded: list[ReviewEvent] = field(default_factory=list)
+    done: bool = False
+
+
+class Cancel(Exception):
+    """An empty answer to a required field."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: CommandName
+    arg: str = ""
+
+
+def parse_command(line: str, scale: RatingScale, claim_ids: Container[str] = ()) -> Command:
+    """A line typed at the main prompt; a rating key alone is a verdict, a number or claim id alone a jump."""
+    text = line.strip()
+    if not text:
+        raise UserError("type a command", hint="? lists them")
+    head, _, rest = text.partition(" ")
+    name = _BY_ALIAS.get(head.lower())
+    if name is not None:
+        return Command(name, rest.strip())
+    if scale.rating(text) is not None:
+        return Command("verdict", text)
+    bare = text.removeprefix("#")
+    if bare.isdigit() or text in claim_ids:
+        return Command("jump", bare)
+    raise UserError(f"{clip(text, 30)!r} is not a command", hint="? lists them; a rating key such as 'false' rates")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def required(text: str) -> str:
+    if not text.strip():
+        raise Cancel
+    return text.strip()
+
+
+def optional(text: str) -> str | None:
+    return text.strip() or None
+
+
+def url_or_none(text: str) -> str | None:
+    """A source URL, or None when the reviewer states there is none."""
+    text = required(text)
+    return None if text.lower() in NO_SOURCE_WORDS else check_url(text)
+
+
+def reject_reason(text: str) -> RejectReason:
+    wanted = required(text).lower().replace(" ", "_").replace("-", "_")
+    for number, (key, _) in enumerate(REJECT_REASONS, start=1):
+        if wanted in (str(number), key) or (len(wanted) >= 3 and key.startswith(wanted)):
+            return key
+    raise UserError(f"{clip(text, 30)!r} is not a reason", hint="type 1 to 4, or a name such as duplicate")
+
+
+def nature(text: str) -> Nature:
+    wanted = text.strip().lower()
+    if wanted in ("", "f", "fact"):
+        return Nature.fact
+    if wanted in ("o", "opinion"):
+        return Nature.opinion
+    raise UserError(f"{clip(text, 30)!r} is neither fact nor opinion", hint="type f or o")
+
+
+def kind(text: str) -> ClaimKind:
+    wanted = text.strip().lower().replace(" ", "_")
+    if not wanted:
+        return ClaimKind.other
+    if wanted.isdigit() and 1 <= int(wanted) <= len(KINDS):
+        return KINDS[int(wanted) - 1]
+    matches = [k for k in KINDS if k.value.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    raise UserError(f"{clip(text, 30)!r} is not a kind", hint=f"type 1 to {len(KINDS)} or a name")
+
+
+def checkworthiness(text: str) -> int:
+    wanted = text.strip() or "3"
+    if wanted in ("1", "2", "3", "4", "5"):
+        return int(wanted)
+    raise UserError(f"{clip(text, 30)!r} is not 1 to 5")
+
+
+def rating(scale: RatingScale, text: str) -> Rating:
+    """A rating by its number on the scale, its key or its label."""
+    wanted = text.strip().lower()
+    for number, found in enumerate(scale.ratings, start=1):
+        if wanted in (str(number), found.key, found.label.lower(), found.key.replace("-", " ")):
+            return found
+    raise UserError(f"{clip(text, 30)!r} is not a rating", hint=f"type 1 to {len(scale.ratings)} or a key")
+
+
+def rating_choices(scale: RatingScale) -> tuple[tuple[str, str, str], ...]:
+    return tuple((str(i), r.key, f"{r.label}: {r.definition}") for i, r in enumerate(scale.ratings, start=1))
+
+
+def label(scale: RatingScale, key: str) -> str:
+    found = scale.rating(key)
+    return found.label if found else key
+
+
+def describe(event: ReviewEvent, scale: RatingScale) -> str:
+    """What a recorded event did, in a few words."""
+    if isinstance(event, VerdictEvent):
+        was = f" (was {label(scale, event.previous)})" if event.previous else ""
+        bare = " without a source" if event.no_source else ""
+        return f"verdict recorded: {label(scale, event.rating)}{bare}{was}"
+    if isinstance(event, SourceEvent):
+        return f"source added: {clip(event.source.title, 60)}"
+    if isinstance(event, NoteEvent):
+        return "note added"
+    if isinstance(event, EditEvent):
+        return "wording changed"
+    if isinstance(event, RejectEvent):
+        return f"rejected: {event.reason.replace('_', ' ')}"
+    if isinstance(event, RestoreEvent):
+        return "restored; it can have a verdict again"
+    return "claim added to the case"

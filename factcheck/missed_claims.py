@@ -1,0 +1,73 @@
+"""Claims a reviewer adds because the model missed them: the pasted quote is grounded like any draft's.
+
+The reviewer's words are looked for exactly, then after folding whitespace and typographic quotes; a quote found
+only approximately is refused, so a reviewer's claim always quotes the document word for word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal
+
+from factcheck.errors import UserError
+from factcheck.grounding import ground_quote, occurrences
+from factcheck.models import AddClaimEvent, Case, Claim, ClaimKind, Grounding, Nature, ReviewState, Span
+from factcheck.review import check_reviewer, new_event_id, utc_now
+
+
+def ground_pasted_quote(case: Case, quote: str) -> tuple[int, int, str]:
+    """Where a quote a reviewer pasted stands: an exact match, else one after folding whitespace and typography.
+
+    Returns the offsets and the document's own words there. A quote found only approximately is refused, with
+    the closest words shown so the reviewer can paste those.
+    """
+    text = case.document.text
+    found = ground_quote(text, quote)
+    if found is None:
+        raise UserError("that quote is not in the document", hint="paste the words exactly as they stand")
+    words = text[found.start : found.end]
+    if found.grounding.method not in ("exact", "normalised"):
+        closest = words if len(words) <= 80 else words[:77] + "..."
+        raise UserError("that quote is not in the document word for word", hint=f"closest: {closest!r}")
+    return found.start, found.end, words
+
+
+def add_claim_event(
+    state: ReviewState,
+    *,
+    start: int,
+    end: int,
+    pasted: str,
+    statement: str,
+    kind: ClaimKind,
+    nature: Nature,
+    checkworthiness: int,
+    reviewer: str,
+    at: datetime | None = None,
+) -> AddClaimEvent:
+    """The event that adds a claim a reviewer found, grounded at ``[start, end)`` of the document."""
+    document = state.case.document
+    quote = document.text[start:end]
+    taken = next((c for c in state.claims if (c.claim.start, c.claim.end) == (start, end)), None)
+    if taken is not None:
+        raise UserError(f"those words are already claim {taken.claim.id}")
+    method: Literal["exact", "normalised"] = "exact" if pasted.strip() == quote else "normalised"
+    digest = hashlib.sha256(f"{document.sha256}:{start}:{end}".encode()).hexdigest()
+    claim = Claim(
+        id="r" + digest[:7],
+        statement=statement.strip() or quote,
+        quote=quote,
+        start=start,
+        end=end,
+        paragraph=document.paragraph_index(start),
+        also_at=[Span(start=o, end=o + len(quote)) for o in occurrences(document.text, quote) if o != start],
+        kind=kind,
+        nature=nature,
+        checkworthiness=checkworthiness,
+        grounding=Grounding(method=method, score=1.0, model_quote=None if method == "exact" else pasted.strip()),
+        origin="reviewer",
+    )
+    return AddClaimEvent(
+        event_id=new_event_id(), at=at or utc_now(), reviewer=check_reviewer(reviewer), claim_id=claim.id, claim=claim
+    )

@@ -1,0 +1,92 @@
+"""Case -> Markdown / JSON / ClaimReview, and the index of every case.
+
+The renderers are pure functions of a folded :class:`~factcheck.models.ReviewState` and its rating scale; the
+functions here load a case folder and write the files next to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from factcheck.atomic import write_atomic
+from factcheck.claimreview import Publisher, build_claimreviews, load_publisher, render_claimreview
+from factcheck.errors import FactcheckError, UserError
+from factcheck.models import RatingScale, ReviewState
+from factcheck.report_data import IndexEntry, render_index, render_json
+from factcheck.report_md import render_markdown
+from factcheck.store import REPORT_FILE, list_cases
+
+__all__ = [
+    "IndexEntry",
+    "Publisher",
+    "Rendered",
+    "load_publisher",
+    "render_case",
+    "render_claimreview",
+    "render_index",
+    "render_json",
+    "render_markdown",
+    "write_all_reports",
+    "write_markdown_report",
+]
+
+INDEX_FILE = "index.md"
+DEFAULT_FILES = {"md": REPORT_FILE, "json": "report.json", "claimreview": "claimreview.json"}
+
+
+def write_markdown_report(folder: Path) -> Path:
+    """Render the case in ``folder`` to ``folder/report.md``, atomically; an unfinished review renders as a draft."""
+    state, scale = _load(folder)
+    path = folder / REPORT_FILE
+    write_atomic(path, render_markdown(state, scale))
+    return path
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered report, the file it belongs in by default, and what the user should be told besides."""
+
+    text: str
+    default_path: Path
+    notice: str | None = None
+
+
+def render_case(folder: Path, fmt: str = "md", publisher_file: Path | None = None) -> Rendered:
+    """Render the case in ``folder`` as ``md``, ``json`` or ``claimreview`` (which needs a publisher)."""
+    if fmt not in DEFAULT_FILES:
+        raise UserError(f"no report format {fmt!r}", hint=f"use {', '.join(DEFAULT_FILES)}")
+    state, scale = _load(folder)
+    default_path = folder / DEFAULT_FILES[fmt]
+    if fmt == "md":
+        return Rendered(render_markdown(state, scale), default_path)
+    if fmt == "json":
+        return Rendered(render_json(state, scale), default_path)
+    publisher = load_publisher(folder.parent, publisher_file)
+    reviews = build_claimreviews(state, scale, publisher)
+    return Rendered(reviews.to_json(), default_path, reviews.left_out_message())
+
+
+def write_all_reports(root: Path) -> Path:
+    """Write every case's report.md, then ``root/index.md``; a case that cannot be read is listed as such."""
+    if not root.is_dir():
+        raise UserError(f"{root}/: no reports folder here", hint="set FACTCHECK_REPORTS or run from the project")
+    entries: list[IndexEntry] = []
+    for folder in list_cases(root):
+        try:
+            state, scale = _load(folder)
+        except FactcheckError as exc:
+            entries.append(IndexEntry(folder.name, error=exc.message))
+            continue
+        write_atomic(folder / REPORT_FILE, render_markdown(state, scale))
+        entries.append(IndexEntry(folder.name, state, scale))
+    path = root / INDEX_FILE
+    write_atomic(path, render_index(entries))
+    return path
+
+
+def _load(folder: Path) -> tuple[ReviewState, RatingScale]:
+    from factcheck.review import load_scale, load_state
+
+    state = load_state(folder)
+    return state, load_scale(state.case.scale)

@@ -1,0 +1,373 @@
+"""Review: rating scales, the review state folded from the log, and the rules every recorded action obeys.
+
+Nothing here touches the terminal. The interactive session (:mod:`factcheck.session`) and the ``verdict`` and
+``import`` commands build their events with these helpers and append them to the case's log; the state is always
+folded from that log, never stored beside it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from factcheck import store
+from factcheck.errors import UserError
+from factcheck.models import (
+    AddClaimEvent,
+    Case,
+    Claim,
+    ClaimState,
+    EditEvent,
+    NoteEvent,
+    RatingScale,
+    RejectEvent,
+    RestoreEvent,
+    ReviewerVerdict,
+    ReviewEvent,
+    ReviewState,
+    Source,
+    SourceEvent,
+    VerdictEvent,
+)
+
+Only = Literal["unreviewed", "disputed", "all"]
+ONLY: tuple[Only, ...] = ("unreviewed", "disputed", "all")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --------------------------------------------------------------------------------------------------- scales
+
+
+def scale_names() -> list[str]:
+    """Names of the rating scales shipped with factcheck."""
+    folder = resources.files("factcheck") / "scales"
+    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def load_scale(name_or_path: str) -> RatingScale:
+    """A rating scale by name (``factcheck/scales/<name>.json``) or from the path of a JSON file."""
+    ref = name_or_path.strip()
+    names = scale_names()
+    if ref in names:
+        raw = (resources.files("factcheck") / "scales" / f"{ref}.json").read_text(encoding="utf-8")
+        return _parse_scale(raw, f"rating scale {ref!r}")
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        raise UserError(f"no rating scale {ref!r}", hint=f"use {' or '.join(names)}, or the path of a JSON file")
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot be read: {exc}") from None
+    return _parse_scale(raw, str(path))
+
+
+def _parse_scale(raw: str, where: str) -> RatingScale:
+    try:
+        scale = RatingScale.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        at = ".".join(str(part) for part in first["loc"]) or "top level"
+        raise UserError(f"{where}: not a valid rating scale ({first['msg']} at {at})") from None
+    keys = [r.key for r in scale.ratings]
+    if not keys:
+        raise UserError(f"{where}: the scale has no ratings")
+    for key in keys:
+        if key != key.lower() or not key or key.isdigit() or any(ch.isspace() for ch in key):
+            raise UserError(f"{where}: rating key {key!r} must be one lowercase word, not a number")
+    duplicates = sorted(k for k, n in Counter(keys).items() if n > 1)
+    if duplicates:
+        raise UserError(f"{where}: rating keys used twice: {', '.join(duplicates)}")
+    return scale
+
+
+# --------------------------------------------------------------------------------------------------- reviewers
+
+
+def default_reviewer() -> str:
+    """``$FACTCHECK_REVIEWER``, else the login name."""
+    name = os.environ.get("FACTCHECK_REVIEWER", "").strip()
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = ""
+    return check_reviewer(name)
+
+
+def check_reviewer(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise UserError("no reviewer name", hint="pass --reviewer NAME or set FACTCHECK_REVIEWER")
+    if len(name) > 64 or not name.isprintable():
+        raise UserError(f"{name[:64]!r} is not a usable reviewer name (printable, at most 64 characters)")
+    return name
+
+
+# --------------------------------------------------------------------------------------------------- fold
+
+
+@dataclass
+class _Folding:
+    claim: Claim
+    statement: str
+    verdicts: dict[str, VerdictEvent] = field(default_factory=dict)
+    notes: list[NoteEvent] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    rejected: RejectEvent | None = None
+    history: list[ReviewEvent] = field(default_factory=list)
+
+    def apply(self, event: ReviewEvent) -> None:
+        self.history.append(event)
+        if isinstance(event, VerdictEvent):
+            self.verdicts[event.reviewer] = event
+        elif isinstance(event, NoteEvent):
+            self.notes.append(event)
+        elif isinstance(event, SourceEvent):
+            if all(s.url != event.source.url for s in self.sources):
+                self.sources.append(event.source)
+        elif isinstance(event, EditEvent):
+            self.statement = event.statement
+        elif isinstance(event, RejectEvent):
+            self.rejected = event
+        elif isinstance(event, RestoreEvent):
+            self.rejected = None
+
+    def state(self) -> ClaimState:
+        # Every part was validated when it was read or made; building the model again would only cost time.
+        return ClaimState.model_construct(
+            claim=self.claim,
+            statement=self.statement,
+            verdicts={
+                name: ReviewerVerdict(reviewer=name, rating=v.rating, note=v.note, no_source=v.no_source, at=v.at)
+                for name, v in self.verdicts.items()
+            },
+            notes=self.notes,
+            sources=self.sources,
+            rejected=self.rejected,
+            history=self.history,
+        )
+
+
+def fold(case: Case, events: Iterable[ReviewEvent], warnings: Sequence[str] = ()) -> ReviewState:
+    """The review state the log leaves: each reviewer's latest verdict, notes, sources, edits, rejections, additions.
+
+    Events apply in log order. One seen twice (the same ``event_id``, as after merging two logs) counts once; one
+    about a claim the case does not have, or adding a claim whose quote is not the document's text, is skipped
+    with a warning.
+    """
+    claims = {c.id: _Folding(c, c.statement) for c in case.claims}
+    seen: set[str] = set()
+    reviewers: dict[str, None] = {}
+    notes = list(warnings)
+    for event in events:
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        reviewers.setdefault(event.reviewer, None)
+        if isinstance(event, AddClaimEvent):
+            problem = _add_problem(case, claims, event)
+            if problem:
+                notes.append(f"event {event.event_id}: skipped an added claim: {problem}")
+                continue
+            claims.setdefault(event.claim.id, _Folding(event.claim, event.claim.statement)).history.append(event)
+            continue
+        target = claims.get(event.claim_id)
+        if target is None:
+            notes.append(f"event {event.event_id} ({event.action}) names claim {event.claim_id!r}, not in the case")
+            continue
+        target.apply(event)
+    ordered = sorted(claims.values(), key=lambda f: (f.claim.start, f.claim.end))
+    return ReviewState(
+        case=case, claims=[f.state() for f in ordered], reviewers=list(reviewers), warnings=notes, events=len(seen)
+    )
+
+
+def _add_problem(case: Case, claims: dict[str, _Folding], event: AddClaimEvent) -> str | None:
+    claim = event.claim
+    if claim.id != event.claim_id:
+        return f"its claim id {claim.id!r} differs from the event's {event.claim_id!r}"
+    if case.document.text[claim.start : claim.end] != claim.quote:
+        return f"the quote of {claim.id} is not the document's text at {claim.start}-{claim.end}"
+    known = claims.get(claim.id)
+    if known is not None and (known.claim.start, known.claim.end) != (claim.start, claim.end):
+        return f"claim id {claim.id} is already used for other words"
+    return None
+
+
+def load_state(folder: Path) -> ReviewState:
+    """The case in ``folder`` folded with its review log; unreadable log lines become warnings."""
+    case = store.load_case(folder)
+    events, warnings = store.read_events(folder)
+    return fold(case, events, warnings)
+
+
+# --------------------------------------------------------------------------------------------------- progress
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    reviewed: int
+    disputed: int
+    rejected: int
+    ratings: dict[str, int]
+    """Agreed verdicts by rating key, in the scale's order; keys no longer on the scale at the end."""
+
+
+def progress(state: ReviewState, scale: RatingScale) -> Progress:
+    agreed = Counter(c.rating for c in state.claims if c.rejected is None and c.rating)
+    order = [r.key for r in scale.ratings] + sorted(set(agreed) - {r.key for r in scale.ratings})
+    return Progress(
+        total=len(state.claims),
+        reviewed=sum(c.reviewed for c in state.claims),
+        disputed=sum(c.disputed and c.rejected is None for c in state.claims),
+        rejected=sum(c.rejected is not None for c in state.claims),
+        ratings={key: agreed[key] for key in order if agreed[key]},
+    )
+
+
+def queue_order(state: ReviewState, only: Only = "all") -> list[str]:
+    """Claim ids to review: most check-worthy first, then in document order."""
+    ordered = sorted(state.claims, key=lambda c: (-c.claim.checkworthiness, c.claim.start, c.claim.end))
+    return [c.claim.id for c in ordered if in_filter(c, only)]
+
+
+def in_filter(claim: ClaimState, only: Only) -> bool:
+    if only == "unreviewed":
+        return not claim.reviewed
+    if only == "disputed":
+        return claim.disputed and claim.rejected is None
+    return True
+
+
+# --------------------------------------------------------------------------------------------------- rules
+
+
+def check_url(text: str) -> str:
+    """A web address with an http or https scheme and a host, or a UserError saying what is wrong."""
+    url = text.strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in url):
+        shown = url if len(url) <= 60 else url[:57] + "..."
+        raise UserError(f"{shown!r} is not a web address", hint="give a full http:// or https:// URL with a host")
+    return url
+
+
+def make_source(url: str, title: str | None = None, excerpt: str | None = None) -> Source:
+    url = check_url(url)
+    return Source(url=url, title=(title or "").strip() or url, excerpt=(excerpt or "").strip() or None)
+
+
+def build_verdict(
+    state: ReviewState,
+    scale: RatingScale,
+    *,
+    claim_id: str,
+    rating: str,
+    reviewer: str,
+    note: str | None = None,
+    source: Source | None = None,
+    no_source: bool = False,
+    at: datetime | None = None,
+) -> list[ReviewEvent]:
+    """The events that record one verdict (the source first, when one is given), once every rule holds.
+
+    A rating that needs evidence needs a source: one given now, one already on the claim, or an explicit statement
+    that there is none, with a note saying why.
+    """
+    claim = require_claim(state, claim_id)
+    found = scale.rating(rating)
+    if found is None:
+        keys = ", ".join(r.key for r in scale.ratings)
+        raise UserError(f"{rating!r} is not a rating of the {scale.name} scale", hint=f"use one of: {keys}")
+    if claim.rejected is not None:
+        raise UserError(f"claim {claim_id} is rejected ({claim.rejected.reason})", hint="restore it first")
+    note = (note or "").strip() or None
+    if no_source and source is not None:
+        raise UserError("a verdict has either a source or 'no source', not both")
+    if no_source and note is None:
+        raise UserError("a verdict without a source needs a note saying why")
+    if found.needs_evidence and source is None and not claim.sources and not no_source:
+        raise UserError(
+            f"a {found.key!r} verdict needs a source", hint="cite one, or state there is none with a note saying why"
+        )
+    at = at or utc_now()
+    reviewer = check_reviewer(reviewer)
+    events: list[ReviewEvent] = []
+    if source is not None:
+        events.append(SourceEvent(event_id=new_event_id(), at=at, reviewer=reviewer, claim_id=claim_id, source=source))
+    before = claim.verdicts.get(reviewer)
+    events.append(
+        VerdictEvent(
+            event_id=new_event_id(),
+            at=at,
+            reviewer=reviewer,
+            claim_id=claim_id,
+            rating=found.key,
+            note=note,
+            no_source=no_source,
+            previous=before.rating if before else None,
+        )
+    )
+    return events
+
+
+def require_claim(state: ReviewState, claim_id: str) -> ClaimState:
+    claim = state.get(claim_id.strip())
+    if claim is None:
+        ids = [c.claim.id for c in state.claims]
+        shown = ", ".join(ids[:6]) + (", ..." if len(ids) > 6 else "")
+        raise UserError(f"no claim {claim_id!r} in this case", hint=f"its claims are {shown}" if ids else None)
+    return claim
+
+
+def record_verdict(
+    folder: Path,
+    *,
+    claim_id: str,
+    rating: str,
+    reviewer: str,
+    note: str | None = None,
+    source_url: str | None = None,
+    source_title: str | None = None,
+    source_excerpt: str | None = None,
+    no_source: bool = False,
+) -> list[ReviewEvent]:
+    """Check and append one verdict to the case's log; safe from several processes at once."""
+    state = load_state(folder)
+    source = make_source(source_url, source_title, source_excerpt) if source_url else None
+    events = build_verdict(
+        state,
+        load_scale(state.case.scale),
+        claim_id=claim_id,
+        rating=rating,
+        reviewer=reviewer,
+        note=note,
+        source=source,
+        no_source=no_source,
+    )
+    store.append_events(folder, events)
+    return events

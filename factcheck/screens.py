@@ -1,0 +1,285 @@
+"""What the review terminal shows: the claim in its paragraph, progress, the questions, what was decided, help,
+the queue and the status of every case. Rendering only; nothing here reads input or writes the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from factcheck import commands
+from factcheck.commands import Ask
+from factcheck.errors import FactcheckError
+from factcheck.models import (
+    AddClaimEvent,
+    ClaimState,
+    Document,
+    EditEvent,
+    NoteEvent,
+    RatingScale,
+    RejectEvent,
+    RestoreEvent,
+    ReviewEvent,
+    SourceEvent,
+    VerdictEvent,
+)
+from factcheck.review import load_scale, load_state, progress
+from factcheck.session import Session
+
+CONTEXT_CHARS = 300
+HISTORY_SHOWN = 8
+
+
+def ask_help(ask: Ask) -> RenderableType:
+    parts: list[RenderableType] = []
+    if ask.choices:
+        table = Table.grid(padding=(0, 2))
+        for number, key, text in ask.choices:
+            table.add_row(Text(number, style="bold"), Text(key, style="cyan"), Text(text))
+        parts.append(table)
+    if ask.hint:
+        parts.append(Text(f"  {ask.label}: {ask.hint}", style="dim"))
+    return Group(*parts)
+
+
+def claim_screen(session: Session) -> RenderableType:
+    document = session.case.document
+    head = Text.assemble(("factcheck review", "bold"), "  ", (commands.clip(document.title, 60), "italic"))
+    head.append(f"   reviewer: {session.reviewer}", style="dim")
+    parts: list[RenderableType] = [head, progress_text(session), Text()]
+    claim = session.current
+    if claim is None:
+        parts.append(Text("This case has no claims yet. Type a to add one the model missed, q to quit."))
+        return Group(*parts)
+    parts += [_claim_panel(session, claim, document), _questions(claim), _decided(session, claim)]
+    parts.append(_legend(session, claim))
+    return Group(*parts)
+
+
+def progress_text(session: Session) -> Text:
+    counts = session.progress()
+    done = round(20 * counts.reviewed / counts.total) if counts.total else 0
+    text = Text("▕" + "█" * done + "░" * (20 - done) + "▏ ", style="green")
+    text.append(f"{counts.reviewed}/{counts.total} reviewed", style="bold")
+    for key, count in counts.ratings.items():
+        text.append(f" · {commands.label(session.scale, key)} {count}")
+    if counts.disputed:
+        text.append(f" · disputed {counts.disputed}", style="red")
+    if counts.rejected:
+        text.append(f" · rejected {counts.rejected}")
+    current = session.current
+    if current is not None:
+        mine = sum(session.reviewer in c.verdicts for c in session.state.claims)
+        text.append(f"   #{session.number(current.claim.id)} of {len(session.queue)} ({session.only})", style="cyan")
+        text.append(f" · yours {mine}", style="dim")
+    return text
+
+
+def progress_line(session: Session) -> str:
+    return progress_text(session).plain.strip("▕█░▏ ")
+
+
+def _claim_panel(session: Session, state: ClaimState, document: Document) -> Panel:
+    claim = state.claim
+    worth = "●" * claim.checkworthiness + "○" * (5 - claim.checkworthiness)
+    origin = "added by a reviewer" if claim.origin == "reviewer" else f"drafted ({claim.grounding.method} match)"
+    meta = Text(f"{claim.kind.value.replace('_', ' ')} · {claim.nature.value} · check-worthiness ", style="dim")
+    meta.append(worth, style="yellow")
+    meta.append(f" {claim.checkworthiness}/5 · paragraph {claim.paragraph + 1} · {origin}", style="dim")
+    wording = Table.grid(padding=(0, 1))
+    wording.add_row(Text("Claim", style="bold cyan"), Text(state.statement, style="bold"))
+    edit = next((e for e in reversed(state.history) if isinstance(e, EditEvent)), None)
+    if edit is not None:
+        was = f"edited by {edit.reviewer} {_when(edit.at)}; drafted as: {claim.statement}"
+        wording.add_row("", Text(was, style="dim"))
+    body: list[RenderableType] = [meta, Text(), _in_context(document, claim.start, claim.end), Text(), wording]
+    if state.rejected is not None:
+        rejected = state.rejected
+        why = f"{rejected.reason.replace('_', ' ')}" + (f": {rejected.detail}" if rejected.detail else "")
+        line = Text(f"REJECTED ({why}) by {rejected.reviewer} {_when(rejected.at)}", style="bold red")
+        body += [Text(), line + Text("   u restores it", style="dim")]
+    title = f"#{session.number(claim.id)}  {claim.id}"
+    return Panel(Group(*body), title=title, title_align="left", border_style="red" if state.disputed else "blue")
+
+
+def _in_context(document: Document, start: int, end: int) -> Text:
+    """The quote highlighted inside its paragraph, cut to a few hundred characters either side."""
+    raw = document.text
+    lo, hi = start, end
+    if document.paragraphs:
+        paragraph = document.paragraphs[document.paragraph_index(start)]
+        lo, hi = min(paragraph.start, start), max(paragraph.end, end)
+    cut_before, cut_after = start - lo > CONTEXT_CHARS, hi - end > CONTEXT_CHARS
+    if cut_before:
+        lo = raw.find(" ", start - CONTEXT_CHARS, start) + 1 or start - CONTEXT_CHARS
+    if cut_after:
+        space = raw.rfind(" ", end, end + CONTEXT_CHARS)
+        hi = space if space > end else end + CONTEXT_CHARS
+    text = Text("… " if cut_before else "")
+    text.append(raw[lo:start].replace("\n", " "))
+    text.append(raw[start:end].replace("\n", " "), style="black on yellow")
+    text.append(raw[end:hi].replace("\n", " ") + (" …" if cut_after else ""))
+    return text
+
+
+def _questions(state: ClaimState) -> RenderableType:
+    claim = state.claim
+    if not claim.questions:
+        why = f"none could be drafted: {claim.questions_error}" if claim.questions_error else "none drafted"
+        return Text(f"\nQuestions to answer: {why}", style="dim")
+    table = Table.grid(padding=(0, 1))
+    table.add_column(justify="right", style="bold")
+    table.add_column()
+    for number, question in enumerate(claim.questions, start=1):
+        lines = Text(question.question, style="bold")
+        lines.append(f"\nestablishes: {question.establishes}", style="dim")
+        lines.append(f"\nsources: {'; '.join(question.primary_sources)}")
+        lines.append("\nsearch: ")
+        lines.append(question.search_query, style="cyan")
+        table.add_row(f"{number}.", lines)
+    return Group(Text("\nQuestions to answer", style="bold underline"), table)
+
+
+def _decided(session: Session, state: ClaimState) -> RenderableType:
+    title = Text("\nDecided so far", style="bold underline")
+    if state.disputed:
+        title.append("   DISPUTED: the reviewers' latest verdicts differ", style="bold red")
+    if not state.history:
+        return Group(title, Text("nothing yet", style="dim"))
+    table = Table.grid(padding=(0, 2))
+    for verdict in state.verdicts.values():
+        what = Text(commands.label(session.scale, verdict.rating), style="bold magenta")
+        if verdict.no_source:
+            what.append("  (no source)", style="yellow")
+        if verdict.note:
+            what.append(f"  {verdict.note}")
+        table.add_row(Text(_when(verdict.at), style="dim"), Text(verdict.reviewer), Text("verdict"), what)
+    others = [e for e in state.history if not isinstance(e, VerdictEvent | EditEvent)]
+    if len(others) > HISTORY_SHOWN:
+        table.add_row("", "", Text("…", style="dim"), Text(f"{len(others) - HISTORY_SHOWN} earlier", style="dim"))
+    for event in others[-HISTORY_SHOWN:]:
+        table.add_row(Text(_when(event.at), style="dim"), Text(event.reviewer), *_history_cells(event))
+    return Group(title, table)
+
+
+def _history_cells(event: ReviewEvent) -> tuple[Text, Text]:
+    if isinstance(event, NoteEvent):
+        return Text("note"), Text(event.text)
+    if isinstance(event, SourceEvent):
+        source = Text(event.source.title + "  ")
+        source.append(event.source.url, style="cyan underline")
+        if event.source.excerpt:
+            source.append(f"\n“{event.source.excerpt}”", style="italic")
+        return Text("source"), source
+    if isinstance(event, RejectEvent):
+        return Text("rejected", style="red"), Text(
+            event.reason.replace("_", " ") + (f": {event.detail}" if event.detail else "")
+        )
+    if isinstance(event, RestoreEvent):
+        return Text("restored"), Text("")
+    if isinstance(event, AddClaimEvent):
+        return Text("added"), Text("the model had missed it")
+    return Text(event.action), Text("")
+
+
+def _legend(session: Session, state: ClaimState) -> RenderableType:
+    reject = ("u", "restore") if state.rejected is not None else ("r", "reject")
+    decide = [("v", "verdict"), ("n", "note"), ("s", "source"), ("e", "edit wording"), reject, ("a", "add a claim")]
+    move = [("k", "next"), ("b", "back"), ("g", "go to #"), ("l", "list"), ("?", "help"), ("q", "quit")]
+    ratings = Text("rate at once by typing a key: ", style="dim")
+    ratings.append(" · ".join(r.key for r in session.scale.ratings), style="cyan")
+    return Group(Text(), _keys("decide ", decide), _keys("move   ", move), ratings)
+
+
+def _keys(title: str, keys: list[tuple[str, str]]) -> Text:
+    text = Text(title, style="dim")
+    for key, what in keys:
+        text.append(f" {key} ", style="bold reverse")
+        text.append(f" {what}  ")
+    return text
+
+
+def help_screen(scale: RatingScale) -> RenderableType:
+    keys = Table(title="Commands", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    for _, aliases, text in commands.COMMANDS:
+        keys.add_row(Text(" ".join(aliases), style="bold"), text)
+    ratings = Table(title=f"{scale.title}", title_justify="left", padding=(0, 1), expand=True)
+    ratings.add_column("#", justify="right")
+    ratings.add_column("key", style="cyan", no_wrap=True)
+    ratings.add_column("rating", style="bold")
+    ratings.add_column("definition", ratio=1)
+    ratings.add_column("source", no_wrap=True)
+    for number, rating in enumerate(scale.ratings, start=1):
+        needs = "needed" if rating.needs_evidence else "optional"
+        ratings.add_row(str(number), rating.key, rating.label, rating.definition, needs)
+    tips = Text(
+        "A verdict that needs a source asks for one; answer 'none' to state there is none, with a note why.\n"
+        "An empty answer, or Ctrl-C, cancels a form. Each action is saved the moment you confirm it.",
+        style="dim",
+    )
+    return Group(Text(), keys, Text(), ratings, tips)
+
+
+def queue_screen(session: Session) -> RenderableType:
+    table = Table(title=f"Queue ({session.only})", title_justify="left", padding=(0, 1), expand=True)
+    for name in ("", "#", "id", "cw", "status"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("claim", no_wrap=True, overflow="ellipsis", ratio=1)
+    current = session.current
+    for number, claim_id in enumerate(session.queue, start=1):
+        state = session.state.get(claim_id)
+        if state is None:
+            continue
+        marker = "›" if current is not None and claim_id == current.claim.id else ""
+        table.add_row(
+            marker, str(number), claim_id, str(state.claim.checkworthiness), _status(session, state),
+            state.statement,
+        )  # fmt: skip
+    return table
+
+
+def _status(session: Session, state: ClaimState) -> Text:
+    if state.rejected is not None:
+        return Text("rejected", style="dim")
+    if state.disputed:
+        return Text("disputed", style="red")
+    if state.rating is not None:
+        mine = "" if session.reviewer in state.verdicts else " (not yours)"
+        return Text(commands.label(session.scale, state.rating) + mine, style="green")
+    return Text("waiting", style="yellow")
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def status_table(folders: Sequence[Path]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("case", overflow="fold", min_width=16)
+    for name in ("reviewed", "disputed", "rejected"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("verdicts", min_width=10)
+    table.add_column("reviewers", min_width=9)
+    for folder in folders:
+        table.add_row(*_status_row(folder))
+    return table
+
+
+def _status_row(folder: Path) -> tuple[RenderableType, ...]:
+    try:
+        state = load_state(folder)
+        scale = load_scale(state.case.scale)
+    except FactcheckError as exc:
+        return Text(folder.name), "", "", "", Text(str(exc), style="red"), ""
+    counts = progress(state, scale)
+    verdicts = "\n".join(f"{key} {n}" for key, n in counts.ratings.items()) or "—"
+    reviewed = Text(f"{counts.reviewed}/{counts.total}", style="green" if counts.reviewed == counts.total else "")
+    disputed = Text(str(counts.disputed), style="red" if counts.disputed else "")
+    warnings = Text(f"\n{len(state.warnings)} log warning(s)", style="yellow") if state.warnings else Text()
+    return Text(folder.name) + warnings, reviewed, disputed, str(counts.rejected), verdicts, ", ".join(state.reviewers)

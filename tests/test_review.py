@@ -1,0 +1,370 @@
+"""The review library: rating scales, the state folded from the log, and the rules every recorded action obeys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_case
+from review_helpers import at, by_worth, save_case, source, verdict
+
+from factcheck import store
+from factcheck.errors import UserError
+from factcheck.missed_claims import add_claim_event, ground_pasted_quote
+from factcheck.models import (
+    AddClaimEvent,
+    ClaimKind,
+    EditEvent,
+    Nature,
+    NoteEvent,
+    RejectEvent,
+    RestoreEvent,
+    Source,
+    VerdictEvent,
+)
+from factcheck.review import (
+    build_verdict,
+    check_url,
+    default_reviewer,
+    fold,
+    load_scale,
+    load_state,
+    progress,
+    queue_order,
+    record_verdict,
+)
+
+MEMBERS, RICO, PRISON, OPINION = by_worth()
+
+
+# --------------------------------------------------------------------------------------------------- scales
+
+
+@pytest.mark.parametrize("name", ["newsroom", "averitec"])
+def test_load_scale_finds_the_scales_shipped_by_name(name: str) -> None:
+    assert load_scale(name).name == name
+
+
+def test_load_scale_reads_a_scale_from_a_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "yesno.json"
+    ratings = [{"key": "yes", "label": "Yes", "definition": "So.", "value": 2}]
+    path.write_text(json.dumps({"name": "yesno", "title": "Yes/no", "best": 2, "worst": 1, "ratings": ratings}))
+    assert load_scale(str(path)).rating("YES") is not None
+
+
+def test_load_scale_refuses_an_unknown_name_and_names_the_known_ones() -> None:
+    with pytest.raises(UserError, match="no rating scale 'nope'") as caught:
+        load_scale("nope")
+    assert "newsroom" in str(caught.value)
+
+
+def test_load_scale_refuses_a_scale_with_a_key_used_twice(tmp_path: Path) -> None:
+    path = tmp_path / "twice.json"
+    rating = {"key": "yes", "label": "Yes", "definition": "So.", "value": 1}
+    path.write_text(json.dumps({"name": "t", "title": "T", "best": 1, "worst": 1, "ratings": [rating, rating]}))
+    with pytest.raises(UserError, match="used twice: yes"):
+        load_scale(str(path))
+
+
+def test_load_scale_refuses_a_file_that_is_not_a_scale(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    with pytest.raises(UserError, match="not a valid rating scale"):
+        load_scale(str(path))
+
+
+# --------------------------------------------------------------------------------------------------- fold
+
+
+def test_fold_keeps_each_reviewers_latest_verdict() -> None:
+    state = fold(make_case(), [verdict(MEMBERS, "true", minute=0), verdict(MEMBERS, "false", minute=1)])
+    members = state.get(MEMBERS)
+    assert members is not None
+    assert members.verdicts["ana"].rating == "false"
+    assert members.rating == "false"
+
+
+def test_fold_makes_different_latest_verdicts_of_two_reviewers_a_dispute() -> None:
+    state = fold(make_case(), [verdict(MEMBERS, "true", "ana"), verdict(MEMBERS, "false", "bob", 1)])
+    members = state.get(MEMBERS)
+    assert members is not None
+    assert members.disputed
+    assert members.rating is None
+    assert {v.rating for v in members.verdicts.values()} == {"true", "false"}
+
+
+def test_fold_ends_a_dispute_when_a_reviewer_comes_round() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), verdict(MEMBERS, "false", "bob", 1), verdict(MEMBERS, "false", "ana", 2)]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None
+    assert not members.disputed
+    assert members.rating == "false"
+
+
+def test_fold_applies_edits_in_order_and_keeps_the_drafted_statement() -> None:
+    case = make_case()
+    drafted = next(c.statement for c in case.claims if c.id == RICO)
+    edits = [
+        EditEvent(event_id="e1", at=at(0), reviewer="ana", claim_id=RICO, statement="first", previous=drafted),
+        EditEvent(event_id="e2", at=at(1), reviewer="bob", claim_id=RICO, statement="second", previous="first"),
+    ]
+    rico = fold(case, edits).get(RICO)
+    assert rico is not None
+    assert (rico.statement, rico.claim.statement) == ("second", drafted)
+
+
+def test_fold_reject_then_restore_leaves_the_claim_waiting_for_review() -> None:
+    events = [
+        RejectEvent(event_id="r1", at=at(0), reviewer="ana", claim_id=OPINION, reason="not_checkable"),
+        RestoreEvent(event_id="r2", at=at(1), reviewer="bob", claim_id=OPINION),
+    ]
+    opinion = fold(make_case(), events).get(OPINION)
+    assert opinion is not None
+    assert opinion.rejected is None
+    assert not opinion.reviewed
+    assert [e.action for e in opinion.history] == ["reject", "restore"]
+
+
+def test_fold_counts_an_event_seen_twice_once() -> None:
+    note = NoteEvent(event_id="n1", at=at(0), reviewer="ana", claim_id=PRISON, text="checked")
+    state = fold(make_case(), [note, note])
+    prison = state.get(PRISON)
+    assert prison is not None
+    assert len(prison.notes) == 1
+    assert state.events == 1
+
+
+def test_fold_skips_an_event_about_an_unknown_claim_with_a_warning() -> None:
+    state = fold(make_case(), [verdict("c-missing", "true")])
+    assert state.events == 1
+    assert "'c-missing', not in the case" in state.warnings[0]
+
+
+def test_fold_keeps_one_copy_of_a_source_cited_twice() -> None:
+    state = fold(make_case(), [source(MEMBERS, reviewer="ana"), source(MEMBERS, reviewer="bob", minute=1)])
+    members = state.get(MEMBERS)
+    assert members is not None
+    assert len(members.sources) == 1
+    assert len(members.history) == 2
+
+
+def test_fold_lists_reviewers_in_the_order_they_first_acted() -> None:
+    events = [verdict(MEMBERS, "true", "zoe"), verdict(RICO, "true", "ana", 1), verdict(PRISON, "true", "zoe", 2)]
+    assert fold(make_case(), events).reviewers == ["zoe", "ana"]
+
+
+def test_fold_adds_a_reviewers_claim_in_document_order() -> None:
+    case = make_case()
+    state = fold(case, [])
+    start, end, _ = ground_pasted_quote(case, "Tren de Aragua has sown chaos")
+    event = add_claim_event(
+        state, start=start, end=end, pasted="Tren de Aragua has sown chaos", statement="TdA has sown chaos",
+        kind=ClaimKind.characterisation, nature=Nature.opinion, checkworthiness=2, reviewer="ana", at=at(0),
+    )  # fmt: skip
+    folded = fold(case, [event])
+    starts = [c.claim.start for c in folded.claims]
+    assert starts == sorted(starts)
+    added = folded.get(event.claim_id)
+    assert added is not None
+    assert added.claim.origin == "reviewer"
+
+
+def test_fold_skips_an_added_claim_whose_quote_is_not_the_documents_text_with_a_warning() -> None:
+    case = make_case()
+    forged = case.claims[0].model_copy(update={"id": "rforged", "quote": "words never written"})
+    event = AddClaimEvent(event_id="a1", at=at(0), reviewer="ana", claim_id="rforged", claim=forged)
+    state = fold(case, [event])
+    assert state.get("rforged") is None
+    assert "is not the document's text" in state.warnings[0]
+
+
+def test_load_state_skips_a_torn_last_line_with_a_warning_and_keeps_the_rest(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[verdict(MEMBERS, "false")])
+    with (folder / store.LOG_FILE).open("ab") as log:
+        log.write(b'{"event_id": "torn", "at": "2026-11-25T10:0')
+    state = load_state(folder)
+    members = state.get(MEMBERS)
+    assert members is not None and members.rating == "false"
+    assert len(state.warnings) == 1
+    assert "incomplete last line" in state.warnings[0]
+
+
+def test_a_write_after_a_torn_line_stands_on_its_own_line_and_the_torn_line_stays(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[verdict(MEMBERS, "false")])
+    with (folder / store.LOG_FILE).open("ab") as log:
+        log.write(b'{"event_id": "torn"')
+    store.append_event(folder, verdict(RICO, "true", minute=1))
+    lines = (folder / store.LOG_FILE).read_bytes().splitlines()
+    assert lines[1] == b'{"event_id": "torn"'
+    state = load_state(folder)
+    assert [c.rating for c in (state.get(MEMBERS), state.get(RICO)) if c] == ["false", "true"]
+    assert "unreadable line" in state.warnings[0]
+
+
+# --------------------------------------------------------------------------------------------------- progress
+
+
+def test_queue_puts_the_most_checkworthy_first_then_follows_the_document() -> None:
+    assert queue_order(fold(make_case(), [])) == [MEMBERS, RICO, PRISON, OPINION]
+
+
+def test_queue_of_equally_checkworthy_claims_follows_the_document() -> None:
+    case = make_case()
+    case = case.model_copy(update={"claims": [c.model_copy(update={"checkworthiness": 3}) for c in case.claims]})
+    in_document = [c.id for c in sorted(case.claims, key=lambda c: c.start)]
+    assert queue_order(fold(case, [])) == in_document
+
+
+def test_queue_of_unreviewed_claims_leaves_out_rated_and_rejected_ones() -> None:
+    events = [
+        verdict(MEMBERS, "true"),
+        RejectEvent(event_id="r1", at=at(1), reviewer="ana", claim_id=OPINION, reason="not_checkable"),
+    ]
+    assert queue_order(fold(make_case(), events), "unreviewed") == [RICO, PRISON]
+
+
+def test_queue_of_disputed_claims_holds_only_claims_reviewers_disagree_on() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), verdict(MEMBERS, "false", "bob"), verdict(RICO, "true", "ana")]
+    assert queue_order(fold(make_case(), events), "disputed") == [MEMBERS]
+
+
+def test_progress_counts_reviewed_disputed_rejected_and_agreed_ratings_in_scale_order() -> None:
+    events = [
+        verdict(MEMBERS, "true", "ana"),
+        verdict(MEMBERS, "false", "bob"),
+        verdict(RICO, "false", "ana"),
+        verdict(PRISON, "true", "ana"),
+        RejectEvent(event_id="r1", at=at(1), reviewer="ana", claim_id=OPINION, reason="duplicate"),
+    ]
+    counts = progress(fold(make_case(), events), load_scale("newsroom"))
+    assert (counts.total, counts.reviewed, counts.disputed, counts.rejected) == (4, 4, 1, 1)
+    assert list(counts.ratings.items()) == [("true", 1), ("false", 1)]
+
+
+# --------------------------------------------------------------------------------------------------- rules
+
+
+@pytest.mark.parametrize("url", ["https://example.org/x?y=1", "http://localhost:8000/a", "HTTPS://EXAMPLE.ORG"])
+def test_check_url_accepts_http_and_https_addresses_with_a_host(url: str) -> None:
+    assert check_url(f"  {url} ") == url
+
+
+@pytest.mark.parametrize(
+    "url", ["example.org", "ftp://example.org/a", "https://", "http:///path", "https://a b.org", ""]
+)
+def test_check_url_refuses_anything_else_in_one_line(url: str) -> None:
+    with pytest.raises(UserError, match="is not a web address") as caught:
+        check_url(url)
+    assert "\n" not in str(caught.value)
+
+
+def _verdict(rating: str, claim_id: str = MEMBERS, events: list[VerdictEvent] | None = None, **extra: object) -> list:
+    state = fold(make_case(), events or [])
+    return build_verdict(state, load_scale("newsroom"), claim_id=claim_id, rating=rating, reviewer="ana", **extra)  # type: ignore[arg-type]
+
+
+def test_a_verdict_that_needs_evidence_is_refused_without_a_source() -> None:
+    with pytest.raises(UserError, match="'false' verdict needs a source"):
+        _verdict("false")
+
+
+def test_a_verdict_with_a_source_records_the_source_first() -> None:
+    events = _verdict("false", source=Source(url="https://example.org", title="E"))
+    assert [e.action for e in events] == ["source", "verdict"]
+
+
+def test_a_verdict_without_a_source_needs_a_note_saying_why() -> None:
+    with pytest.raises(UserError, match="needs a note"):
+        _verdict("false", no_source=True)
+    (event,) = _verdict("false", no_source=True, note="Nothing on record anywhere.")
+    assert isinstance(event, VerdictEvent) and event.no_source
+
+
+def test_a_rating_that_needs_no_evidence_needs_no_source() -> None:
+    (event,) = _verdict("opinion", claim_id=OPINION)
+    assert isinstance(event, VerdictEvent) and event.rating == "opinion"
+
+
+def test_a_source_already_on_the_claim_counts_as_evidence() -> None:
+    state = fold(make_case(), [source(MEMBERS, reviewer="bob")])
+    (event,) = build_verdict(state, load_scale("newsroom"), claim_id=MEMBERS, rating="true", reviewer="ana")
+    assert event.action == "verdict"
+
+
+def test_a_verdict_records_the_reviewers_previous_rating() -> None:
+    (event,) = _verdict("opinion", events=[verdict(MEMBERS, "unproven", no_source=True, note="n")])
+    assert isinstance(event, VerdictEvent) and event.previous == "unproven"
+
+
+def test_a_verdict_with_a_rating_off_the_scale_is_refused_with_the_keys() -> None:
+    with pytest.raises(UserError, match="'sorta' is not a rating of the newsroom scale") as caught:
+        _verdict("sorta")
+    assert "mostly-true" in str(caught.value)
+
+
+def test_a_verdict_on_a_rejected_claim_is_refused() -> None:
+    state = fold(make_case(), [RejectEvent(event_id="r", at=at(0), reviewer="bob", claim_id=MEMBERS, reason="other")])
+    with pytest.raises(UserError, match="is rejected"):
+        build_verdict(state, load_scale("newsroom"), claim_id=MEMBERS, rating="opinion", reviewer="ana")
+
+
+def test_a_verdict_on_an_unknown_claim_is_refused_with_the_known_ids() -> None:
+    with pytest.raises(UserError, match="no claim 'c000000'") as caught:
+        _verdict("opinion", claim_id="c000000")
+    assert MEMBERS in str(caught.value)
+
+
+def test_record_verdict_appends_to_the_log_of_the_case(tmp_path: Path) -> None:
+    folder = save_case(tmp_path)
+    record_verdict(folder, claim_id=MEMBERS, rating="false", reviewer="ana", source_url="https://example.org/x")
+    events, warnings = store.read_events(folder)
+    assert [e.action for e in events] == ["source", "verdict"]
+    assert events[0].source.title == "https://example.org/x"  # type: ignore[union-attr]
+    assert warnings == []
+
+
+def test_default_reviewer_is_factcheck_reviewer_else_the_login_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACTCHECK_REVIEWER", "ana")
+    assert default_reviewer() == "ana"
+    monkeypatch.delenv("FACTCHECK_REVIEWER")
+    monkeypatch.setenv("LOGNAME", "login-name")
+    assert default_reviewer() == "login-name"
+
+
+# --------------------------------------------------------------------------------------------------- added claims
+
+
+def test_a_pasted_quote_is_found_exactly() -> None:
+    case = make_case()
+    start, end, words = ground_pasted_quote(case, "Tren de Aragua has sown chaos")
+    assert case.document.text[start:end] == words == "Tren de Aragua has sown chaos"
+
+
+def test_a_pasted_quote_with_straight_quotes_and_extra_spaces_is_found_after_normalising() -> None:
+    case = make_case()
+    start, end, words = ground_pasted_quote(case, "The Peruvian  government's recent call")
+    assert words == "The Peruvian government’s recent call"
+    assert case.document.text[start:end] == words
+
+
+def test_a_pasted_quote_not_in_the_document_is_refused_in_one_line() -> None:
+    with pytest.raises(UserError, match="not in the document") as caught:
+        ground_pasted_quote(make_case(), "Tren de Aragua has 50,000 members in Spain")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_pasted_quote_found_only_approximately_is_refused_with_the_closest_words() -> None:
+    with pytest.raises(UserError, match="word for word") as caught:
+        ground_pasted_quote(make_case(), "Tren de Aragua has sown chaos, undermined local governance and hope")
+    assert "closest: 'Tren de Aragua has sown chaos, undermined local governance" in str(caught.value)
+
+
+def test_an_added_claim_over_the_words_of_an_existing_claim_is_refused() -> None:
+    case = make_case()
+    existing = next(c for c in case.claims if c.id == MEMBERS)
+    with pytest.raises(UserError, match=f"already claim {MEMBERS}"):
+        add_claim_event(
+            fold(case, []), start=existing.start, end=existing.end, pasted=existing.quote, statement="",
+            kind=ClaimKind.other, nature=Nature.fact, checkworthiness=3, reviewer="ana",
+        )  # fmt: skip
