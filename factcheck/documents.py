@@ -3,6 +3,7 @@ and hash, and find its paragraphs."""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
@@ -67,6 +68,8 @@ def _read_file(path: Path, limit: int) -> bytes:
         raise DocumentError(f"{path}: no such file")
     if path.is_dir():
         raise DocumentError(f"{path}: is a directory, not a document")
+    if not path.is_file():  # a device such as /dev/zero never ends, a pipe may never answer
+        raise DocumentError(f"{path}: not a regular file")
     size = path.stat().st_size
     if size > limit:
         raise DocumentError(
@@ -74,9 +77,13 @@ def _read_file(path: Path, limit: int) -> bytes:
             hint="raise it with FACTCHECK_MAX_BYTES",
         )
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)  # a file growing while it is read still stops at the limit
     except OSError as exc:
         raise DocumentError(f"{path}: cannot be read: {exc.strerror}") from None
+    if len(raw) > limit:
+        raise DocumentError(f"{path}: over the limit of {limit:,} bytes", hint="raise it with FACTCHECK_MAX_BYTES")
+    return raw
 
 
 def _fetch_url(url: str, limit: int) -> tuple[bytes, MediaType]:
@@ -121,6 +128,11 @@ def decode(raw: bytes, source: str) -> str:
     """Decode UTF-8 (with or without a BOM); refuse binary data and other encodings with a clear message."""
     if not raw.strip():
         raise DocumentError(f"{source}: the file is empty")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # "Unicode" as Windows Notepad saves it
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"{source}: not valid UTF-16 (byte {exc.start})") from None
     if b"\x00" in raw[:8192]:
         raise DocumentError(f"{source}: looks like a binary file, not text")
     try:
@@ -144,7 +156,7 @@ def normalise_text(text: str) -> str:
 def find_paragraphs(text: str) -> list[Span]:
     """Paragraphs are blocks between blank lines; in a block that is not hard-wrapped, each line is one."""
     spans: list[Span] = []
-    for block in re.finditer(r"[^\n](?:.|\n(?!\n))*", text):
+    for block in re.finditer(r"[^\n](?:.|\n(?=[^\n]))*", text):  # a newline only joins two lines of one block
         lines = list(re.finditer(r"[^\n]+", block.group()))
         hard_wrapped = all(len(line.group()) <= _HARD_WRAP_WIDTH for line in lines)
         if hard_wrapped and len(lines) > 1:

@@ -42,7 +42,7 @@ class UnexpectedModelBehavior(FactcheckError):
     """The model kept answering with something unusable (invalid JSON, schema violations, cut-off replies)."""
 
     def __init__(self, message: str, *, attempts: int, last_completion: str | None = None, details: Any = None) -> None:
-        super().__init__(message, hint="try another model, or lower the chunk size with --chunk-tokens")
+        super().__init__(message, hint="try a larger model, or raise FACTCHECK_MAX_TOKENS if replies were cut")
         self.attempts = attempts
         self.last_completion = last_completion
         self.details = details

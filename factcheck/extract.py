@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 
-from factcheck.errors import FactcheckError
+from factcheck.errors import FactcheckError, ReplayMiss
 from factcheck.grounding import Found, ground_quote, normalise, occurrences
 from factcheck.llm import LLMClient
 from factcheck.models import Claim, Document, DraftClaim, DraftClaims, RejectedDraft, Span, Usage
@@ -107,6 +108,8 @@ def extract_claims(
         messages = prompt.render(**_chunk_values(document, chunk, len(chunks)))
         try:
             completion = client.structured(messages, DraftClaims)
+        except ReplayMiss:
+            raise  # a recording that does not fit the run is the user's to fix, not a chunk that failed
         except FactcheckError as exc:
             return chunk, None, Usage(), f"chunk {chunk.index + 1}/{len(chunks)}: {exc}"
         finally:
@@ -126,6 +129,8 @@ def extract_claims(
             drafts.extend((chunk.index, draft) for draft in answer.claims)
     windows = {c.index: (c.start, c.end) for c in chunks}
     claims, rejected = ground_drafts(document, drafts, windows)
+    drafted_by = {"model": client.settings.model, "prompt_sha256": prompt.sha256}
+    claims = [claim.model_copy(update=drafted_by) for claim in claims]
     return ExtractionResult(claims, rejected, usage, failures, len(chunks))
 
 
@@ -204,8 +209,14 @@ def merge_duplicates(document: Document, claims: list[Claim]) -> list[Claim]:
     return _unique_ids(merged)
 
 
+@lru_cache(maxsize=4096)
+def _normalised(text: str) -> str:
+    # Merging compares every pair of claims; normalising a text once, not once a pair, keeps it off the profile.
+    return normalise(text)
+
+
 def _same_claim(a: Claim, b: Claim) -> bool:
-    same_words = normalise(a.quote) == normalise(b.quote)
+    same_words = _normalised(a.quote) == _normalised(b.quote)
     overlapping = a.start < b.end and b.start < a.end
     if not (same_words or overlapping):
         return False
@@ -213,7 +224,7 @@ def _same_claim(a: Claim, b: Claim) -> bool:
         return True  # the same sentence repeated elsewhere (a subtitle quoted again in the body)
     covered = min(a.end, b.end) - max(a.start, b.start)
     mostly_same_place = covered >= 0.8 * min(a.end - a.start, b.end - b.start)
-    similar = SequenceMatcher(None, normalise(a.statement), normalise(b.statement)).ratio() >= 0.8
+    similar = SequenceMatcher(None, _normalised(a.statement), _normalised(b.statement)).ratio() >= 0.8
     return mostly_same_place and similar
 
 

@@ -59,8 +59,8 @@ class NormalisedText:
                 folded = " "
             else:
                 in_space = False
-            for piece in folded:
-                chars.append(piece.lower())
+            for piece in folded.lower():  # lowered first: "İ".lower() is two characters, each needs an origin
+                chars.append(piece)
                 origin.append(index)
         return cls("".join(chars), origin)
 
@@ -125,18 +125,25 @@ def _find_in_range(full: NormalisedText, needle: str, lo: int, hi: int) -> int:
 
 
 def _fuzzy(text: str, full: NormalisedText, needle: str, quote: str, lo: int, hi: int) -> Found | None:
-    stretch = _longest_verbatim_stretch(full.text, needle)
+    found: Found | None = None
+    stretch = _longest_verbatim_stretch(full, needle, lo, hi)
     if stretch is not None:
         at, length = stretch
-        start, end = _trim(text, *full.span(at, at + length))
+        start, end = _word_edges(text, *_trim(text, *full.span(at, at + length)))
         score = round(length / len(needle), 3)
-        return Found(start, end, Grounding(method="fuzzy", score=score, model_quote=quote))
-    if hi - lo > FUZZY_WINDOW_LIMIT:
-        return None
-    return _aligned(text, needle, quote, lo, hi)
+        found = Found(start, end, Grounding(method="fuzzy", score=score, model_quote=quote))
+    # A stretch that leaves much of the quote out is often a typo cutting it short: an alignment may do better.
+    if (found is None or found.grounding.score < MIN_FUZZY_SCORE) and hi - lo <= FUZZY_WINDOW_LIMIT:
+        found = _aligned(text, needle, quote, lo, hi) or found
+    return found
 
 
-def _longest_verbatim_stretch(haystack: str, needle: str) -> tuple[int, int] | None:
+def _find_preferring(full: NormalisedText, piece: str, lo: int, hi: int) -> int:
+    at = _find_in_range(full, piece, lo, hi)
+    return at if at != -1 else full.text.find(piece)
+
+
+def _longest_verbatim_stretch(full: NormalisedText, needle: str, lo: int, hi: int) -> tuple[int, int] | None:
     """The longest prefix or suffix of ``needle``, cut at word boundaries, that stands in ``haystack``.
 
     A model that appends or prepends words to a real sentence is caught here; at least MIN_STRETCH_SHARE of the
@@ -149,7 +156,7 @@ def _longest_verbatim_stretch(haystack: str, needle: str) -> tuple[int, int] | N
     for end in reversed(ends):
         if end < minimum:
             break
-        at = haystack.find(needle[:end].rstrip(_EDGE_JUNK))
+        at = _find_preferring(full, needle[:end].rstrip(_EDGE_JUNK), lo, hi)
         if at != -1:
             best = (at, len(needle[:end].rstrip(_EDGE_JUNK)))
             break
@@ -157,7 +164,7 @@ def _longest_verbatim_stretch(haystack: str, needle: str) -> tuple[int, int] | N
         piece = needle[start:].lstrip(_EDGE_JUNK)
         if len(piece) < minimum or (best and len(piece) <= best[1]):
             break
-        at = haystack.find(piece)
+        at = _find_preferring(full, piece, lo, hi)
         if at != -1:
             best = (at, len(piece))
             break
@@ -180,7 +187,7 @@ def _aligned(text: str, needle: str, quote: str, lo: int, hi: int) -> Found | No
     if score < MIN_FUZZY_SCORE or not 0.8 * len(needle) <= width <= 1.25 * len(needle):
         return None
     start, end = window.span(first.a, last.a + last.size)
-    start, end = _trim(text, lo + start, lo + end)
+    start, end = _word_edges(text, *_trim(text, lo + start, lo + end))
     return Found(start, end, Grounding(method="fuzzy", score=round(score, 3), model_quote=quote))
 
 
@@ -189,6 +196,15 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    return start, end
+
+
+def _word_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span that starts or ends inside a word to the whole word: a quote never shows half a word."""
+    while 0 < start < end and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while start < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
     return start, end
 
 

@@ -184,6 +184,8 @@ class Claim(Contract):
     time_reference: str | None = None
     grounding: Grounding
     origin: Literal["model", "reviewer"] = "model"
+    model: str | None = Field(default=None, description="The model that drafted the claim.")
+    prompt_sha256: str | None = Field(default=None, description="sha256 of the extraction prompt it answered.")
     questions: list[Question] = Field(default_factory=list)
     questions_error: str | None = Field(
         default=None, description="Why questions could not be drafted, when they could not."

@@ -7,8 +7,9 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
-from factcheck.errors import FactcheckError
+from factcheck.errors import FactcheckError, ReplayMiss
 from factcheck.llm import LLMClient
 from factcheck.models import Claim, Document, DraftQuestionBatch, Nature, Question, Usage
 from factcheck.prompts import Prompt
@@ -28,6 +29,12 @@ class QuestionsResult:
 def batches_of(claims: list[Claim], size: int) -> list[list[Claim]]:
     checkable = [c for c in claims if c.nature is Nature.fact and not c.questions]
     return [checkable[i : i + size] for i in range(0, len(checkable), size)]
+
+
+def source_name(source: str) -> str:
+    """How the prompt names the document: a URL as given, a file by its name. The folder it was read from says
+    nothing about it, and would tie every recorded exchange to the path as one user typed it."""
+    return source if "://" in source else PurePath(source).name or source
 
 
 def local_context(document: Document, claim: Claim) -> str:
@@ -86,9 +93,13 @@ def draft_questions(
     batches = batches_of(claims, batch_size)
 
     def run(batch: list[Claim]) -> tuple[dict[str, list[Question]], Usage, str | None]:
-        messages = prompt.render(title=document.title, source=document.source, claims=claims_payload(document, batch))
+        messages = prompt.render(
+            title=document.title, source=source_name(document.source), claims=claims_payload(document, batch)
+        )
         try:
             completion = client.structured(messages, DraftQuestionBatch, check=_covers_batch(batch))
+        except ReplayMiss:
+            raise  # a recording that does not fit the run is the user's to fix, not a batch that failed
         except FactcheckError as exc:
             return {c.id: [] for c in batch}, Usage(), str(exc)
         finally:

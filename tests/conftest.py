@@ -1,4 +1,4 @@
-"""Shared fixtures. No test reaches a live LLM: the client refuses unless FACTCHECK_ALLOW_MODEL_REQUESTS is set."""
+"""Shared fixtures. Tests reach no remote LLM: FACTCHECK_ALLOW_MODEL_REQUESTS=0 allows loopback servers only."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ SAMPLE_QUOTES: list[tuple[str, ClaimKind, Nature, int]] = [
 
 @pytest.fixture(autouse=True)
 def _no_live_model_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FACTCHECK_ALLOW_MODEL_REQUESTS", raising=False)
+    monkeypatch.setenv("FACTCHECK_ALLOW_MODEL_REQUESTS", "0")  # loopback fakes only; inherited by subprocesses
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
