@@ -6,6 +6,7 @@ Everything ``factcheck extract`` does is here as functions; the CLI only parses 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from factcheck.atomic import write_atomic
 from factcheck.documents import load_document
@@ -78,6 +78,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "factcheck"
 
 
+def responses_dir(server: str) -> Path:
+    """The response cache of one server: two servers serving a model of the same name never share answers."""
+    return cache_dir() / "responses" / hashlib.sha256(server.encode("utf-8")).hexdigest()[:16]
+
+
 @contextmanager
 def open_session(options: DraftOptions) -> Iterator[Session]:
     import httpx2
@@ -107,11 +112,13 @@ def open_session(options: DraftOptions) -> Iterator[Session]:
             if options.cache:
                 upstream = httpx2.HTTPTransport()
                 transport = RecordingTransport(
-                    cache_dir() / "responses", "cache", base_path=base_path, upstream=upstream
+                    responses_dir(settings.server), "cache", base_path=base_path, upstream=upstream
                 )
             mode = "live"
     client = LLMClient(settings, transport=transport, offline=mode == "replay", capabilities=capabilities)
-    session = Session(client, transport, mode, capabilities_file)
+    # Twice the request slots, so --concurrency above 8 is honoured and each freed slot has a request waiting.
+    pool = ThreadPoolExecutor(max_workers=2 * max(1, client.settings.concurrency))
+    session = Session(client, transport, mode, capabilities_file, pool)
     try:
         yield session
     finally:
@@ -122,13 +129,8 @@ def open_session(options: DraftOptions) -> Iterator[Session]:
 
 
 def recorded_from(server: str) -> RecordingSource:
-    """Provenance of exchanges recorded live now: the server (without any credentials in its URL) and the date."""
-    parsed = urlsplit(server)
-    host = parsed.hostname or ""
-    netloc = f"{host}:{parsed.port}" if parsed.port else host
-    return RecordingSource(
-        kind="recorded", server=urlunsplit((parsed.scheme, netloc, parsed.path, "", "")), date=date.today().isoformat()
-    )
+    """Provenance of exchanges recorded live now: the server (``Settings.server`` has no credentials) and the date."""
+    return RecordingSource(kind="recorded", server=server, date=date.today().isoformat())
 
 
 def _replay_settings(options: DraftOptions) -> Settings:
@@ -137,6 +139,8 @@ def _replay_settings(options: DraftOptions) -> Settings:
         raise UserError(f"no recordings folder at {options.replay}")
     requests = [e.request for e in load_exchanges(options.replay).values() if isinstance(e.request, dict)]
     models = sorted({str(r.get("model")) for r in requests})
+    if not requests:
+        raise UserError(f"no recordings in {options.replay}", hint="make some with --record")
     model = options.model or os.environ.get("FACTCHECK_MODEL") or (models[0] if len(models) == 1 else None)
     if model is None:
         raise UserError(
@@ -182,7 +186,10 @@ def draft_sources(
             on_done(outcome)
         return outcome
 
-    with open_session(options) as session, ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as docs:
+    # More documents in flight than request slots: while one document's answers are parsed and grounded, another's
+    # requests are already queued on the client's semaphore, so no slot idles between rounds.
+    in_flight = max(1, min(len(sources), 4 * options.concurrency))
+    with open_session(options) as session, ThreadPoolExecutor(max_workers=in_flight) as docs:
         return list(docs.map(run, sources))
 
 

@@ -12,7 +12,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from factcheck.errors import FactcheckError, ReplayMiss
-from factcheck.grounding import Found, ground_quote, normalise, occurrences
+from factcheck.grounding import MIN_QUOTE_CHARS, Found, ground_quote, missing_figures, normalise, occurrences
 from factcheck.llm import LLMClient
 from factcheck.models import Claim, Document, DraftClaim, DraftClaims, RejectedDraft, Span, Usage
 from factcheck.prompts import Prompt
@@ -158,17 +158,26 @@ def ground_drafts(
     rejected: list[RejectedDraft] = []
     for chunk_index, draft in drafts:
         found = ground_quote(document.text, draft.quote, windows.get(chunk_index))
-        if found is None:
-            rejected.append(RejectedDraft(draft=draft, reason=_rejection_reason(draft.quote), chunk=chunk_index))
+        reason = _rejection_reason(draft.quote, document.text, found)
+        if found is None or reason:
+            rejected.append(RejectedDraft(draft=draft, reason=reason, chunk=chunk_index))
             continue
         claims.append(_claim_from(document, draft, found))
     return merge_duplicates(document, claims), rejected
 
 
-def _rejection_reason(quote: str) -> str:
-    if len(quote.strip()) < 12:
-        return "quote too short to anchor in the text"
-    return "quote not found in the document (not verbatim, and no close match)"
+def _rejection_reason(quote: str, text: str, found: Found | None) -> str:
+    """Why a draft cannot become a claim, or '' if it can."""
+    if found is None:
+        if len(quote.strip()) < MIN_QUOTE_CHARS:
+            return "quote too short to anchor in the text"
+        return "quote not found in the document (not verbatim, and no close match)"
+    if found.grounding.method == "fuzzy":
+        missing = missing_figures(quote, text[found.start : found.end])
+        if missing:
+            # A close match that drops or changes a figure would put words in the source's mouth.
+            return f"quote has figures the matching text lacks ({', '.join(missing)})"
+    return ""
 
 
 def _claim_from(document: Document, draft: DraftClaim, found: Found) -> Claim:

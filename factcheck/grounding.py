@@ -219,3 +219,12 @@ def occurrences(text: str, quote: str) -> list[int]:
         found.append(at)
         at = text.find(quote, at + 1)
     return found
+
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def missing_figures(quote: str, found: str) -> list[str]:
+    """Numbers the model's quote states that the text found for it does not."""
+    present = {m.group().replace(",", "") for m in _FIGURE.finditer(found)}
+    return [m.group() for m in _FIGURE.finditer(quote) if m.group().replace(",", "") not in present]

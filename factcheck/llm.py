@@ -17,6 +17,8 @@ back, a bounded number of times.
 
 from __future__ import annotations
 
+import copy
+import functools
 import ipaddress
 import json
 import logging
@@ -27,11 +29,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 import httpx2
 from pydantic import BaseModel, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from factcheck.errors import FactcheckError, ModelAPIError, UnexpectedModelBehavior, UserError
 from factcheck.models import Usage
@@ -43,9 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 MODES = ("json_schema", "json_object", "prompt")
 DEFAULT_MODEL = "gpt-4.1-mini"
-_PROBE_STATUSES = {400, 422, 500, 501}
+_FORMAT_WORDS = ("response_format", "json_schema", "schema", "unsupported", "not supported")
 _TRANSIENT_STATUSES = {408, 409, 429}
 
 
@@ -75,7 +78,16 @@ class Settings:
 
     @property
     def server(self) -> str:
-        return self.base_url or "https://api.openai.com/v1"
+        """The server's URL as it may be shown and written to files: credentials in it (user:password@, a query)
+        are taken out."""
+        return _public_url(self.base_url or "https://api.openai.com/v1")
+
+
+def _public_url(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc and not parts.query:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def settings_from_env(
@@ -127,10 +139,13 @@ class _NotACompletion(Exception):
 
 
 class _Reask(Exception):
-    def __init__(self, message: str, reply: str | None) -> None:
+    """A reply to ask again about: ``message`` is said to the model, ``reason`` to the user if it never mends."""
+
+    def __init__(self, message: str, reply: str | None, reason: str) -> None:
         super().__init__(message)
         self.message = message
         self.reply = reply
+        self.reason = reason
 
 
 def live_requests_allowed(base_url: str) -> bool:
@@ -188,6 +203,38 @@ class LLMClient:
     def close(self) -> None:
         self._client.close()
 
+    # ------------------------------------------------------------------------------------------- other calls
+
+    def request_body(self, messages: list[dict[str, str]], output: type[BaseModel], mode: str) -> dict[str, Any]:
+        """The JSON body :meth:`structured` sends for ``messages`` in ``mode``; the Batch API path sends the same."""
+        return self._with_params(_with_format(messages, output, mode))
+
+    def call_api(self, call: Callable[[openai.OpenAI], R]) -> R:
+        """Another SDK call (files, batches) under the same retry policy; its failures become ModelAPIError."""
+        import openai
+
+        if not self.offline and not live_requests_allowed(self.settings.server):
+            raise UserError(f"live model requests are off (FACTCHECK_ALLOW_MODEL_REQUESTS=0): {self.settings.server}")
+        policy = self.settings.retry
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_seconds),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(call, self._client)
+        except openai.APIStatusError as exc:
+            raise self._without_key(_status_error(exc, retrying.statistics.get("attempt_number", 1))) from None
+        except openai.APIConnectionError:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise ModelAPIError(
+                f"the API at {self.settings.server} could not be reached ({attempts} attempts)",
+                hint="is it running? check OPENAI_BASE_URL",
+                attempts=attempts,
+            ) from None
+
     # ------------------------------------------------------------------------------------------- structured
 
     def structured(
@@ -201,6 +248,7 @@ class LLMClient:
         conversation = list(messages)
         usage = Usage()
         last_reply: str | None = None
+        last_reason = ""
         for attempt in range(self.settings.retry.max_reasks + 1):
             completion, mode = self._complete_in_best_mode(conversation, output)
             usage = usage + _usage_of(completion)
@@ -210,15 +258,16 @@ class LLMClient:
                     check(value)
                 return Completion(value=value, mode=mode, usage=usage, reasks=attempt)
             except _Reask as problem:
-                last_reply = problem.reply
+                last_reply, last_reason = problem.reply, problem.reason
                 log.info("re-asking (%s): %s", attempt + 1, problem.message[:200])
                 conversation = [*messages, *_reask_messages(problem)]
             except ValueError as problem:  # a check that failed
                 reply = completion.choices[0].message.content
-                last_reply = reply
-                conversation = [*messages, *_reask_messages(_Reask(str(problem), reply))]
+                last_reply, last_reason = reply, str(problem)
+                conversation = [*messages, *_reask_messages(_Reask(str(problem), reply, str(problem)))]
         raise UnexpectedModelBehavior(
-            f"the model gave no usable answer in {self.settings.retry.max_reasks + 1} attempts",
+            f"the model gave no usable answer in {self.settings.retry.max_reasks + 1} attempts "
+            f"(last: {last_reason[:160]})",
             attempts=self.settings.retry.max_reasks + 1,
             last_completion=last_reply,
         )
@@ -229,23 +278,28 @@ class LLMClient:
             return self._send(_with_format(messages, output, confirmed)), confirmed
         with self._probe_lock:  # one prober at a time, so a server learns its rung once, not once per thread
             confirmed = self.confirmed_mode
-            if confirmed is not None:
-                return self._send(_with_format(messages, output, confirmed)), confirmed
-            refused: list[str] = []
-            for mode in self._untried_modes():
-                try:
-                    completion = self._send(_with_format(messages, output, mode), probing=mode != "prompt")
-                except _Unsupported:
-                    log.info("server refused structured output mode %s; falling back", mode)
-                    self._remember(mode, supported=False)
-                    refused.append(mode)
-                    continue
-                except FactcheckError:
-                    # A server that fails every rung is down, not choosy: what it "refused" is not worth keeping.
-                    self._forget_refusals(refused)
-                    raise
-                self._remember(mode, supported=True)
-                return completion, mode
+            if confirmed is None:
+                return self._probe(messages, output)
+        # Outside the lock: the threads that queued behind the prober must not then send one at a time.
+        return self._send(_with_format(messages, output, confirmed)), confirmed
+
+    def _probe(self, messages: list[dict[str, str]], output: type[T]) -> tuple[ChatCompletion, str]:
+        """Try the rungs not yet refused, best first; called with the probe lock held."""
+        refused: list[str] = []
+        for mode in self._untried_modes():
+            try:
+                completion = self._send(_with_format(messages, output, mode), probing=mode != "prompt")
+            except _Unsupported:
+                log.info("server refused structured output mode %s; falling back", mode)
+                self._remember(mode, supported=False)
+                refused.append(mode)
+                continue
+            except FactcheckError:
+                # A server that fails every rung is down, not choosy: what it "refused" is not worth keeping.
+                self._forget_refusals(refused)
+                raise
+            self._remember(mode, supported=True)
+            return completion, mode
         raise ModelAPIError("the server accepted no way of asking for JSON")  # pragma: no cover - prompt never raises
 
     def _untried_modes(self) -> list[str]:
@@ -277,7 +331,8 @@ class LLMClient:
             raise UserError(f"live model requests are off (FACTCHECK_ALLOW_MODEL_REQUESTS=0): {self.settings.server}")
         policy = self.settings.retry
         retrying = Retrying(
-            stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.max_seconds),
+            # "before": a wait (a long retry-after) that would end past the time bound is not begun at all
+            stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_seconds),
             wait=self._wait,
             retry=retry_if_exception(_is_transient),
             sleep=self._sleep,
@@ -293,11 +348,11 @@ class LLMClient:
             raise ModelAPIError(
                 f"the LLM server at {self.settings.server} answered with something that is not a chat completion "
                 f"({attempts} attempts): {exc}",
-                hint="check OPENAI_BASE_URL points at an OpenAI-compatible API (it usually ends in /v1)",
+                hint="check that OPENAI_BASE_URL is an OpenAI-compatible API; it usually ends in /v1",
                 attempts=attempts,
             ) from None
         except openai.APIStatusError as exc:
-            raise _status_error(exc, retrying.statistics.get("attempt_number", 1)) from None
+            raise self._without_key(_status_error(exc, retrying.statistics.get("attempt_number", 1))) from None
         except openai.APIConnectionError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not be reached"
@@ -307,25 +362,33 @@ class LLMClient:
                 attempts=attempts,
             ) from None
 
+    def _without_key(self, error: ModelAPIError) -> ModelAPIError:
+        """A server may quote the key back in its error; the message ends up in case files, so the key goes."""
+        key = self.settings.api_key
+        if key and key in error.message:
+            error.message = error.message.replace(key, "[API key]")
+            error.args = (error.message,)
+        return error
+
     def _send_once(self, request: dict[str, Any], probing: bool) -> ChatCompletion:
         import openai
         from openai.types.chat import ChatCompletion
 
-        with self._slots:
-            try:
+        try:
+            with self._slots:  # held for the request only: the re-send below must not wait on its own slot
                 completion: ChatCompletion = self._client.chat.completions.create(**self._with_params(request))
-            except json.JSONDecodeError as exc:
-                raise _NotACompletion(f"invalid JSON ({exc.msg} at character {exc.pos})") from None
-            except openai.BadRequestError as exc:
-                if self._adapt_params(exc):
-                    return self._send_once(request, probing)
-                if probing:
-                    raise _Unsupported() from exc
-                raise
-            except openai.APIStatusError as exc:
-                if probing and exc.status_code in _PROBE_STATUSES:
-                    raise _Unsupported() from exc
-                raise
+        except json.JSONDecodeError as exc:
+            raise _NotACompletion(f"invalid JSON: {exc.msg} (character {exc.pos})") from None
+        except openai.BadRequestError as exc:
+            if self._adapt_params(exc):
+                return self._send_once(request, probing)
+            if probing:
+                raise _Unsupported() from exc
+            raise
+        except openai.APIStatusError as exc:
+            if probing and _refuses_response_format(exc):
+                raise _Unsupported() from exc
+            raise
         if not isinstance(completion, ChatCompletion):
             raise _NotACompletion(f"a {type(completion).__name__} instead of a JSON object")
         with self._lock:
@@ -365,6 +428,16 @@ def _jitter() -> float:
     import random
 
     return random.random() / 2
+
+
+def _refuses_response_format(exc: openai.APIStatusError) -> bool:
+    """Whether an error to a probe means the server lacks that way of asking for JSON. llama.cpp's server answers
+    500 naming ``response_format``; a 500 that names nothing of the kind is an ordinary failure, retried, so one
+    bad moment of a server is not remembered as a missing feature."""
+    if exc.status_code in (400, 422, 501):
+        return True
+    text = f"{exc.message} {exc.body}".lower()
+    return exc.status_code == 500 and any(word in text for word in _FORMAT_WORDS)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -429,6 +502,12 @@ def _error_detail(exc: openai.APIStatusError) -> str:
 
 
 def schema_of(output: type[BaseModel]) -> dict[str, Any]:
+    return copy.deepcopy(_schema(output))
+
+
+@functools.cache
+def _schema(output: type[BaseModel]) -> dict[str, Any]:
+    # Generating a schema costs more than a request's own work; a copy of the one made per model costs nothing.
     return output.model_json_schema()
 
 
@@ -449,7 +528,7 @@ def _with_format(messages: list[dict[str, str]], output: type[BaseModel], mode: 
 
 def _parse_reply(completion: ChatCompletion, output: type[T], max_tokens: int) -> T:
     if not completion.choices:
-        raise _Reask("the reply had no choices", None)
+        raise _Reask("Your reply had no content. Answer with the JSON object.", None, "a reply with no choices")
     choice = completion.choices[0]
     message = choice.message
     if getattr(message, "refusal", None):
@@ -462,6 +541,7 @@ def _parse_reply(completion: ChatCompletion, output: type[T], max_tokens: int) -
             f"Your reply was cut off at the limit of {max_tokens} tokens before the JSON was complete. "
             "Answer again, more briefly: shorter statements, no repetition.",
             None,
+            f"reply cut at max_tokens ({max_tokens})",
         )
     try:
         return output.model_validate_json(_json_text(content))
@@ -472,7 +552,14 @@ def _parse_reply(completion: ChatCompletion, output: type[T], max_tokens: int) -
             + json.dumps(errors, default=str, ensure_ascii=False)[:2000]
             + ". Answer again with only the corrected JSON object.",
             content,
+            _short_validation_reason(output, errors),
         ) from None
+
+
+def _short_validation_reason(output: type[BaseModel], errors: list[Any]) -> str:
+    first = errors[0] if errors else {}
+    where = ".".join(str(part) for part in first.get("loc", ())) or "reply"
+    return f"not a valid {output.__name__} ({len(errors)} errors; first at {where}: {first.get('msg', '')})"
 
 
 def _json_text(content: str) -> str:

@@ -40,7 +40,7 @@ def summary_line(outcome: Outcome) -> str:
     style = _STYLE[outcome.status]
     head = f"[{style}]{outcome.status:>9}[/] {escape(outcome.source)}"
     if outcome.case is None:
-        return f"{head}: {escape(outcome.message)}"
+        return f"{head}: {escape(outcome.message.removeprefix(outcome.source + ': '))}"
     case = outcome.case
     facts = sum(1 for c in case.claims if c.nature == "fact")
     drafting = case.drafting

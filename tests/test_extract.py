@@ -254,6 +254,16 @@ def test_drafts_that_cannot_be_grounded_are_kept_with_their_reasons() -> None:
     assert "too short" in result.rejected[1].reason
 
 
+def test_a_close_match_that_changes_a_figure_is_rejected_not_cut_short() -> None:
+    misquoted = "the U.S. filed charges under the Racketeer Influenced and Corrupt Organizations Act against 72 members"
+
+    result, _ = extract(SEED_DOC, scripted(claims_answer(draft(misquoted))))
+
+    assert result.claims == []
+    [rejected] = result.rejected
+    assert rejected.reason == "quote has figures the matching text lacks (72)"
+
+
 def test_every_claim_quotes_the_text_at_its_offsets() -> None:
     answer = claims_answer(
         draft("The Peruvian government's recent call"),

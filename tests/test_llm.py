@@ -71,6 +71,17 @@ def test_a_500_to_json_schema_falls_back_to_json_object_with_the_schema() -> Non
     assert server.requests[1]["response_format"]["schema"]["title"] == "Answer"
 
 
+def test_a_500_to_a_probe_that_names_no_format_is_retried_not_remembered_as_unsupported() -> None:
+    capabilities: dict[str, str] = {}
+    responder = by_format(json_schema=error(500, "internal error"), json_object=ok(ANSWER))
+    with serving(responder) as server:
+        with pytest.raises(ModelAPIError, match="HTTP 500"):
+            fast_client(server.url, capabilities=capabilities).structured(MESSAGES, Answer)
+
+    assert [response_format_of(r) for r in server.requests] == ["json_schema"] * FAST.max_attempts
+    assert capabilities == {}
+
+
 def test_a_400_to_both_formats_falls_back_to_the_schema_in_the_prompt() -> None:
     responder = by_format(
         json_schema=error(400, "response_format is not supported"),

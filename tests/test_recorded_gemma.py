@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from factcheck.draft import DraftOptions, Outcome, draft_sources
+from factcheck.recording import BUNDLED
 
 RECORDING = Path(__file__).parent / "recordings" / "gemma-3-270m-seed"
 SEED = Path(__file__).parent.parent / "seeds" / "tren-de-aragua-terrorist-designation.txt"
@@ -48,3 +49,29 @@ def test_a_quote_the_model_invented_is_rejected_not_shown_as_a_claim(outcome: Ou
     [rejected] = case.rejected
     assert rejected.draft.quote.startswith("I am a member of the U.S. Congress")
     assert "not found in the document" in rejected.reason
+
+
+QUESTIONS_RECORDING = Path(__file__).parent / "recordings" / "gemma-3-270m-questions"
+
+
+def test_questions_the_model_could_not_draft_are_marked_as_such(reports: Path) -> None:
+    """Asked for questions on four claims, Gemma answered three times for one claim only: each claim of the batch
+    says why it has no questions, and the run lists the failure instead of inventing a draft."""
+    from factcheck.llm import LLMClient, Settings
+    from factcheck.prompts import load_prompt
+    from factcheck.questions import draft_questions
+    from factcheck.recording import RecordingTransport
+
+    [authored] = draft_sources([str(SEED)], DraftOptions(replay=BUNDLED, reports=reports))
+    assert authored.case is not None
+    facts = [c.model_copy(update={"questions": []}) for c in authored.case.claims if c.nature == "fact"][:4]
+    transport = RecordingTransport(QUESTIONS_RECORDING, "replay")
+    settings = Settings(model="gemma-3-270m", base_url="http://replay.invalid/v1", max_tokens=1500)
+    client = LLMClient(settings, transport=transport, offline=True)
+    result = draft_questions(authored.case.document, facts, client, load_prompt("questions"), batch_size=4)
+    assert [c.questions for c in result.claims] == [[], [], [], []]
+    assert all(c.questions_error and "no usable answer in 3 attempts" in c.questions_error for c in result.claims)
+    assert "no questions for claim_id" in result.failures[0]
+    assert len(result.failures) == 1
+    assert client.modes_used == {"json_object"}
+    assert transport.unused() == []
