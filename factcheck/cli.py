@@ -6,12 +6,20 @@ Heavy modules (the openai SDK, rich consoles) are imported inside the commands s
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 
 from factcheck.errors import FactcheckError
+
+if TYPE_CHECKING:
+    from factcheck.batch import BatchReport, BatchView
+    from factcheck.draft import DraftOptions
+
+    OnEvent = Callable[[str], None]
+    OnPoll = Callable[[list[BatchView]], None]
 
 app = typer.Typer(
     name="factcheck",
@@ -61,6 +69,16 @@ def extract(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not answer from the response cache.")] = False,
     force: Annotated[bool, typer.Option(help="Draft again even if the case is up to date.")] = False,
     chunk_tokens: Annotated[int, typer.Option(min=200, help="Token budget of one extraction chunk.")] = 2000,
+    timeout: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Seconds to wait for one reply before retrying (default: $FACTCHECK_TIMEOUT, 120)."),
+    ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Draft through the OpenAI Batch API: half the price, within 24 hours.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option(help="With --batch: follow the batches to the end, or submit and return.")
+    ] = True,
 ) -> None:
     """Draft grounded claims and verification questions for each document into reports/<slug>/."""
     from factcheck.draft import DraftOptions, draft_sources
@@ -70,10 +88,66 @@ def extract(
         fail("--record and --replay exclude each other")
     options = DraftOptions(
         model=model, base_url=base_url, record=record, replay=replay, cache=not no_cache, force=force,
-        concurrency=concurrency, chunk_tokens=chunk_tokens,
+        concurrency=concurrency, chunk_tokens=chunk_tokens, timeout=timeout,
     )  # fmt: skip
+    if batch:
+        if record is not None or replay is not None or as_json:
+            fail("--batch takes no --record, --replay or --json", code=2)
+        _follow_batches(lambda event, poll: _draft_in_batches(sources, options, wait, event, poll))
+        return
     outcomes = print_outcomes(lambda done: draft_sources(sources, options, on_done=done), len(sources), as_json)
     if not all(outcome.ok for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------------------- batch
+
+batch_app = typer.Typer(help="Follow drafting runs submitted with 'factcheck extract --batch'.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+@batch_app.command("status")
+def batch_status_command() -> None:
+    """Show each running batch as the API reports it, and the documents waiting to be submitted."""
+    from factcheck.batch import batch_status, print_batch_report
+
+    report = batch_status()
+    if not report.waiting and not report.unsubmitted:
+        typer.echo("no batch run under way")
+        return
+    print_batch_report(report, stderr=False)
+
+
+@batch_app.command("collect")
+def batch_collect_command(
+    wait: Annotated[
+        bool, typer.Option(help="Follow the batches to the end, or collect what is done and return.")
+    ] = True,
+) -> None:
+    """Collect finished batches into their cases and submit what comes next; an interrupted run goes on here."""
+    from factcheck.batch import batch_options, collect_batches
+
+    _follow_batches(lambda event, poll: collect_batches(batch_options(wait=wait), on_event=event, on_poll=poll))
+
+
+def _draft_in_batches(
+    sources: list[str], options: DraftOptions, wait: bool, event: OnEvent, poll: OnPoll
+) -> BatchReport:
+    from factcheck.batch import batch_options, draft_in_batches
+
+    return draft_in_batches(sources, options, batch_options(wait=wait), on_event=event, on_poll=poll)
+
+
+def _follow_batches(run: Callable[[OnEvent, OnPoll], BatchReport]) -> None:
+    from factcheck.batch import print_batch_report, progress_display
+
+    try:
+        with progress_display() as (event, poll):
+            report = run(event, poll)
+    except KeyboardInterrupt:
+        fail("interrupted; the batches go on without us: 'factcheck batch collect' takes them up again", code=130)
+    print_batch_report(report)
+    if not report.ok:
         raise typer.Exit(1)
 
 

@@ -25,7 +25,7 @@ from factcheck.llm import LLMClient, Settings, settings_from_env
 from factcheck.models import Case, Claim, Document, Drafting, RecordingSource
 from factcheck.prompts import load_prompt
 from factcheck.questions import DEFAULT_BATCH_SIZE, draft_questions
-from factcheck.recording import RecordingTransport, load_exchanges
+from factcheck.recording import BUNDLED, RecordingTransport, load_exchanges
 from factcheck.store import case_dir, drafting_lock, load_case, read_events, reports_root, save_case
 
 REPLAY_BASE_URL = "http://replay.invalid/v1"
@@ -115,7 +115,13 @@ def open_session(options: DraftOptions) -> Iterator[Session]:
                     responses_dir(settings.server), "cache", base_path=base_path, upstream=upstream
                 )
             mode = "live"
-    client = LLMClient(settings, transport=transport, offline=mode == "replay", capabilities=capabilities)
+    client = LLMClient(
+        settings,
+        transport=transport,
+        offline=mode == "replay",
+        capabilities=capabilities,
+        on_unusable=transport.discard if transport is not None and transport.mode == "cache" else None,
+    )
     # Twice the request slots, so --concurrency above 8 is honoured and each freed slot has a request waiting.
     pool = ThreadPoolExecutor(max_workers=2 * max(1, client.settings.concurrency))
     session = Session(client, transport, mode, capabilities_file, pool)
@@ -248,7 +254,7 @@ def draft_case(
     mode = "cache" if session.mode == "live" and usage.requests and cached >= usage.requests else session.mode
     drafting = Drafting(
         model=client.settings.model,
-        base_url=f"replay of {options.replay}" if session.mode == "replay" else client.settings.server,
+        base_url=_replay_label(options.replay) if session.mode == "replay" else client.settings.server,
         mode=mode,
         structured_output=sorted(client.modes_used),
         prompts=[extract_prompt.ref, questions_prompt.ref],
@@ -267,6 +273,12 @@ def draft_case(
         rejected=extraction.rejected,
         drafting=drafting,
     )
+
+
+def _replay_label(folder: Path | None) -> str:
+    if folder is not None and folder.resolve() == BUNDLED.resolve():
+        return "replay of the recordings bundled with factcheck"
+    return f"replay of {folder}"
 
 
 def _previous_case(folder: Path) -> Case | None:

@@ -41,8 +41,16 @@ class ModelAPIError(FactcheckError):
 class UnexpectedModelBehavior(FactcheckError):
     """The model kept answering with something unusable (invalid JSON, schema violations, cut-off replies)."""
 
-    def __init__(self, message: str, *, attempts: int, last_completion: str | None = None, details: Any = None) -> None:
-        super().__init__(message, hint="try a larger model, or raise FACTCHECK_MAX_TOKENS if replies were cut")
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        last_completion: str | None = None,
+        details: Any = None,
+        hint: str | None = "try a larger model, or raise FACTCHECK_MAX_TOKENS if replies were cut",
+    ) -> None:
+        super().__init__(message, hint=hint)
         self.attempts = attempts
         self.last_completion = last_completion
         self.details = details

@@ -48,6 +48,8 @@ T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 MODES = ("json_schema", "json_object", "prompt")
 DEFAULT_MODEL = "gpt-4.1-mini"
+# A response header by which a caching transport names the exchange behind an answer (see recording.py).
+EXCHANGE_HEADER = "x-factcheck-exchange"
 _FORMAT_WORDS = ("response_format", "json_schema", "schema", "unsupported", "not supported")
 _TRANSIENT_STATUSES = {408, 409, 429}
 
@@ -168,6 +170,7 @@ class LLMClient:
         *,
         transport: httpx2.BaseTransport | None = None,
         offline: bool = False,
+        on_unusable: Callable[[str], None] | None = None,
         capabilities: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -175,6 +178,8 @@ class LLMClient:
 
         self.settings = settings
         self.offline = offline
+        self._on_unusable = on_unusable
+        self._exchanges: dict[int, str] = {}
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
         self._lock = threading.Lock()
@@ -204,10 +209,6 @@ class LLMClient:
         self._client.close()
 
     # ------------------------------------------------------------------------------------------- other calls
-
-    def request_body(self, messages: list[dict[str, str]], output: type[BaseModel], mode: str) -> dict[str, Any]:
-        """The JSON body :meth:`structured` sends for ``messages`` in ``mode``; the Batch API path sends the same."""
-        return self._with_params(_with_format(messages, output, mode))
 
     def call_api(self, call: Callable[[openai.OpenAI], R]) -> R:
         """Another SDK call (files, batches) under the same retry policy; its failures become ModelAPIError."""
@@ -249,13 +250,19 @@ class LLMClient:
         usage = Usage()
         last_reply: str | None = None
         last_reason = ""
+        exchanges: list[str | None] = []
         for attempt in range(self.settings.retry.max_reasks + 1):
             completion, mode = self._complete_in_best_mode(conversation, output)
             usage = usage + _usage_of(completion)
+            exchanges.append(self._exchange_of(completion))
             try:
-                value = _parse_reply(completion, output, self.settings.max_tokens)
-                if check is not None:
-                    check(value)
+                try:
+                    value = _parse_reply(completion, output, self.settings.max_tokens)
+                    if check is not None:
+                        check(value)
+                except UnexpectedModelBehavior:
+                    self._discard(exchanges)
+                    raise
                 return Completion(value=value, mode=mode, usage=usage, reasks=attempt)
             except _Reask as problem:
                 last_reply, last_reason = problem.reply, problem.reason
@@ -265,12 +272,26 @@ class LLMClient:
                 reply = completion.choices[0].message.content
                 last_reply, last_reason = reply, str(problem)
                 conversation = [*messages, *_reask_messages(_Reask(str(problem), reply, str(problem)))]
+        self._discard(exchanges)
         raise UnexpectedModelBehavior(
             f"the model gave no usable answer in {self.settings.retry.max_reasks + 1} attempts "
             f"(last: {last_reason[:160]})",
             attempts=self.settings.retry.max_reasks + 1,
             last_completion=last_reply,
         )
+
+    def _exchange_of(self, completion: ChatCompletion) -> str | None:
+        with self._lock:
+            return self._exchanges.pop(id(completion), None)
+
+    def _discard(self, exchanges: list[str | None]) -> None:
+        """Cached answers of a conversation that never gave a usable answer are dropped, so a re-run asks the
+        server again instead of failing the same way forever. A conversation that was mended by a re-ask is kept
+        whole: a re-run replays it without a request."""
+        if self._on_unusable is not None:
+            for exchange in exchanges:
+                if exchange:
+                    self._on_unusable(exchange)
 
     def _complete_in_best_mode(self, messages: list[dict[str, str]], output: type[T]) -> tuple[ChatCompletion, str]:
         confirmed = self.confirmed_mode
@@ -376,7 +397,8 @@ class LLMClient:
 
         try:
             with self._slots:  # held for the request only: the re-send below must not wait on its own slot
-                completion: ChatCompletion = self._client.chat.completions.create(**self._with_params(request))
+                raw = self._client.chat.completions.with_raw_response.create(**self._with_params(request))
+            completion: ChatCompletion = raw.parse()
         except json.JSONDecodeError as exc:
             raise _NotACompletion(f"invalid JSON: {exc.msg} (character {exc.pos})") from None
         except openai.BadRequestError as exc:
@@ -393,6 +415,9 @@ class LLMClient:
             raise _NotACompletion(f"a {type(completion).__name__} instead of a JSON object")
         with self._lock:
             self.usage = self.usage + _usage_of(completion)
+            exchange = raw.headers.get(EXCHANGE_HEADER)
+            if exchange:
+                self._exchanges[id(completion)] = exchange
         return completion
 
     def _with_params(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -472,7 +497,9 @@ def _status_error(exc: openai.APIStatusError, attempts: int) -> ModelAPIError:
     if status == 401:
         return ModelAPIError("the LLM server refused the API key (HTTP 401)", hint="check OPENAI_API_KEY", status=401)
     if status == 403:
-        return ModelAPIError(f"the LLM server denied access (HTTP 403): {detail}", hint="check the key's permissions")
+        return ModelAPIError(
+            f"the LLM server denied access (HTTP 403): {detail}", hint="check the key's permissions", status=403
+        )
     if status == 404:
         return ModelAPIError(
             f"model or endpoint not found (HTTP 404): {detail}",
@@ -532,9 +559,13 @@ def _parse_reply(completion: ChatCompletion, output: type[T], max_tokens: int) -
     choice = completion.choices[0]
     message = choice.message
     if getattr(message, "refusal", None):
-        raise UnexpectedModelBehavior(f"the model refused: {str(message.refusal)[:200]}", attempts=1)
+        raise UnexpectedModelBehavior(
+            f"the model refused: {str(message.refusal)[:200]}", attempts=1, hint="the document may need another model"
+        )
     if choice.finish_reason == "content_filter":
-        raise UnexpectedModelBehavior("the server's content filter stopped the reply", attempts=1)
+        raise UnexpectedModelBehavior(
+            "the server's content filter stopped the reply", attempts=1, hint="the document may need another model"
+        )
     content = message.content or ""
     if choice.finish_reason == "length":
         raise _Reask(

@@ -47,8 +47,9 @@ def summary_line(outcome: Outcome) -> str:
     parts = [
         f"{len(case.claims)} claims ({facts} facts, {len(case.claims) - facts} opinions)",
         f"{len(case.rejected)} drafts rejected by grounding",
-        f"{drafting.usage.requests} requests ({drafting.mode})",
     ]
+    if outcome.status != "unchanged":  # an unchanged case made no request now; its counts are from before
+        parts.append(f"{drafting.usage.requests} model replies ({drafting.mode})")
     line = f"{head} -> {escape(str(outcome.folder))}: " + ", ".join(parts)
     if drafting.recordings and any(r.kind == "authored" for r in drafting.recordings):
         line += " [yellow](answers from an authored fixture, not a model)[/]"

@@ -9,7 +9,7 @@ One file an exchange, ``<key>.json``, holding every response seen for that reque
 in the same order and then repeats the last, so a recorded 429-then-200 replays as it happened.
 
 The same store serves as the response cache: ``mode="cache"`` answers from it when it can and saves what the
-server answers with 200 when it cannot.
+server answers with a usable 200 (a chat completion that is not a refusal) when it cannot.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from factcheck.atomic import write_atomic
 from factcheck.errors import ReplayMiss, UserError
+from factcheck.llm import EXCHANGE_HEADER
 from factcheck.models import RecordingSource
 
 Mode = Literal["record", "replay", "cache"]
@@ -83,6 +84,7 @@ class RecordingTransport(httpx2.BaseTransport):
         self.forwarded = 0
         self._lock = threading.Lock()
         self._exchanges: dict[str, Exchange] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
         if mode == "replay" and not folder.is_dir():
             raise UserError(f"no recordings folder at {folder}")
         if mode in ("replay", "cache"):
@@ -98,7 +100,7 @@ class RecordingTransport(httpx2.BaseTransport):
         if self.mode != "record":
             saved = self._take(key)
             if saved is not None:
-                return _response(saved)
+                return self._tagged(_response(saved), key)
             if self.mode == "replay":
                 raise ReplayMiss(
                     f"no saved exchange answers {request.method} {path} (key {key[:12]}) in {self.folder}",
@@ -109,10 +111,25 @@ class RecordingTransport(httpx2.BaseTransport):
         response.read()
         with self._lock:
             self.forwarded += 1
-        if self.mode == "record" or response.status_code == 200:
+        if self.mode == "record" or _worth_caching(response):
             self._save(key, request.method, path, body, response)
         headers = {k: v for k, v in response.headers.items() if k.lower() not in _DECODED_HEADERS}
-        return httpx2.Response(response.status_code, headers=headers, content=response.content)
+        return self._tagged(httpx2.Response(response.status_code, headers=headers, content=response.content), key)
+
+    def _tagged(self, response: httpx2.Response, key: str) -> httpx2.Response:
+        """In cache mode, name the exchange in a header, so a client can :meth:`discard` an answer it could
+        not use."""
+        if self.mode == "cache":
+            response.headers[EXCHANGE_HEADER] = key
+        return response
+
+    def discard(self, key: str) -> None:
+        """Forget a cached answer the client found unusable, so a later run asks the server again."""
+        if self.mode != "cache":
+            return
+        with self._lock:
+            self._exchanges.pop(key, None)
+            (self.folder / f"{key}.json").unlink(missing_ok=True)
 
     def unused(self) -> list[str]:
         """Keys of saved exchanges no request asked for: a test that leaves some unused has drifted."""
@@ -147,7 +164,13 @@ class RecordingTransport(httpx2.BaseTransport):
                 exchange = Exchange(key=key, method=method, path=path, request=body, responses=[], source=source)
                 self._exchanges[key] = exchange
             exchange.responses.append(saved)
-            write_atomic(self.folder / f"{key}.json", exchange.model_dump_json(indent=1) + "\n")
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        # Written under the exchange's own lock, not the shared one: answers to different requests are saved (and
+        # fsync'd) in parallel instead of one after another, while two saves of one exchange still land in order.
+        with key_lock:
+            with self._lock:
+                data = exchange.model_dump_json(indent=1) + "\n"
+            write_atomic(self.folder / f"{key}.json", data)
 
     def close(self) -> None:
         if self.upstream is not None:
@@ -165,6 +188,20 @@ def load_exchanges(folder: Path) -> dict[str, Exchange]:
             raise UserError(f"{path}: not a readable recording: {str(exc).splitlines()[0]}") from None
         exchanges[exchange.key] = exchange
     return exchanges
+
+
+def _worth_caching(response: httpx2.Response) -> bool:
+    """A 200 chat completion that could ever be used. A refusal, a filtered reply or a body that is not a completion
+    ends a request at once; cached, it would fail the same way on every run after, with no server asked again."""
+    if response.status_code != 200:
+        return False
+    body = _json_or_text(response.content)
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return False
+    message = choices[0].get("message")
+    refused = isinstance(message, dict) and bool(message.get("refusal"))
+    return not refused and choices[0].get("finish_reason") != "content_filter"
 
 
 def _source_id(source: RecordingSource) -> str:

@@ -95,7 +95,7 @@ def load_case(folder: Path) -> Case:
     except json.JSONDecodeError as exc:
         raise CaseError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-            hint="fix the file by hand or extract again; factcheck will not overwrite it",
+            hint="fix it by hand, or move it aside and extract again; factcheck will not overwrite it",
         ) from None
     try:
         return Case.model_validate(data)
@@ -104,7 +104,7 @@ def load_case(folder: Path) -> Case:
         where = ".".join(str(part) for part in first["loc"])
         raise CaseError(
             f"{path}: not a valid case ({exc.error_count()} errors; first at {where}: {first['msg']})",
-            hint="fix the file by hand or extract again; factcheck will not overwrite it",
+            hint="fix it by hand, or move it aside and extract again; factcheck will not overwrite it",
         ) from None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, SEED
-from fakeserver import Reply, echo_model
+from fakeserver import Reply, completion, echo_model, schema_name
 from helpers_drafting import serving
 
 from factcheck.cli import main
@@ -265,3 +265,31 @@ def test_no_key_and_no_base_url_is_one_line_on_stderr_and_exit_1(tmp_path: Path)
     run = run_subprocess(tmp_path, "extract", str(SEED))
 
     assert_one_line_error(run, "OPENAI_API_KEY", "OPENAI_BASE_URL")
+
+
+def test_answers_that_were_never_usable_are_not_cached_so_a_rerun_asks_again(
+    documents: list[str], cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    broken = [True]
+    model = echo_model()
+
+    def garbage_then_good(body: dict[str, Any]) -> Reply:
+        if broken[0] and schema_name(body) == "DraftClaims":
+            return Reply(body=completion("this is not JSON"))
+        return model(body)
+
+    with serving(garbage_then_good) as server:
+        code, _, err = run_cli(monkeypatch, capsys, tmp_path / "reports", "extract", documents[0],
+                               "--base-url", server.url)  # fmt: skip
+        assert code == 1
+        assert "no usable answer in 3 attempts" in err
+        broken[0] = False
+        before = len(server.requests)
+
+        code, out, err = run_cli(monkeypatch, capsys, tmp_path / "reports", "extract", documents[0], "--json",
+                                 "--base-url", server.url)  # fmt: skip
+
+    assert code == 0, err
+    assert len(server.requests) > before
+    assert json.loads(out)["claims"]
