@@ -29,6 +29,7 @@ from factcheck.recording import BUNDLED, RecordingTransport, load_exchanges
 from factcheck.store import case_dir, drafting_lock, load_case, read_events, reports_root, save_case
 
 REPLAY_BASE_URL = "http://replay.invalid/v1"
+SessionMode = Literal["live", "record", "replay", "cache", "batch"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Session:
 
     client: LLMClient
     transport: RecordingTransport | None
-    mode: Literal["live", "record", "replay", "cache"]
+    mode: SessionMode
     capabilities_file: Path | None
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=16))
 
@@ -93,7 +94,7 @@ def open_session(options: DraftOptions) -> Iterator[Session]:
     if options.replay is not None:
         settings = _replay_settings(options)
         transport = RecordingTransport(options.replay, "replay")
-        mode: Literal["live", "record", "replay", "cache"] = "replay"
+        mode: SessionMode = "replay"
     else:
         timeout: dict[str, Any] = {"timeout": options.timeout} if options.timeout is not None else {}
         settings = settings_from_env(
@@ -206,15 +207,15 @@ def draft_source(
         document = load_document(source)
         folder = case_dir(document.slug, options.reports or reports_root())
         with drafting_lock(folder):
-            previous = _previous_case(folder)
-            _refuse_if_reviewed_document_changed(previous, document, folder)
-            if previous is not None and not options.force and _up_to_date(previous, document, session):
+            previous = previous_case(folder)
+            refuse_if_reviewed_document_changed(previous, document, folder)
+            if previous is not None and not options.force and up_to_date(previous, document, session):
                 return Outcome(source, "unchanged", folder, previous, "already drafted (use --force to draft again)")
             case = draft_case(
                 document, session, options, lambda n: on_progress(source, n) if on_progress else None,
-                resume=_resumable(previous, document, session, options),
+                resume=resumable(previous, document, session, options),
             )  # fmt: skip
-            case = _keep_reviewed_claims(case, previous, folder)
+            case = keep_reviewed_claims(case, previous, folder)
             save_case(case, folder)
     except FactcheckError as exc:
         return Outcome(source, "failed", message=str(exc))
@@ -281,14 +282,14 @@ def _replay_label(folder: Path | None) -> str:
     return f"replay of {folder}"
 
 
-def _previous_case(folder: Path) -> Case | None:
+def previous_case(folder: Path) -> Case | None:
     """The case already in the folder; a damaged one stops the run so it is never overwritten."""
     if not (folder / "case.json").exists():
         return None
     return load_case(folder)
 
 
-def _refuse_if_reviewed_document_changed(previous: Case | None, document: Document, folder: Path) -> None:
+def refuse_if_reviewed_document_changed(previous: Case | None, document: Document, folder: Path) -> None:
     if previous is None or previous.document.sha256 == document.sha256:
         return
     if read_events(folder)[0]:
@@ -298,7 +299,7 @@ def _refuse_if_reviewed_document_changed(previous: Case | None, document: Docume
         )
 
 
-def _resumable(previous: Case | None, document: Document, session: Session, options: DraftOptions) -> Case | None:
+def resumable(previous: Case | None, document: Document, session: Session, options: DraftOptions) -> Case | None:
     """A partial case whose questions can be kept: same text, prompts and model; never with --force or --record
     (a recording must hold every exchange a replay will ask for)."""
     if previous is None or options.force or session.mode in ("record", "replay") or not previous.drafting.failures:
@@ -322,7 +323,7 @@ def _with_earlier_questions(claims: list[Claim], resume: Case | None) -> list[Cl
     ]
 
 
-def _up_to_date(previous: Case, document: Document, session: Session) -> bool:
+def up_to_date(previous: Case, document: Document, session: Session) -> bool:
     prompts = [load_prompt("extract").ref, load_prompt("questions").ref]
     return (
         previous.document.sha256 == document.sha256
@@ -333,7 +334,7 @@ def _up_to_date(previous: Case, document: Document, session: Session) -> bool:
     )
 
 
-def _keep_reviewed_claims(case: Case, previous: Case | None, folder: Path) -> Case:
+def keep_reviewed_claims(case: Case, previous: Case | None, folder: Path) -> Case:
     """A claim that reviewers already acted on stays in the case even if the new draft lacks it."""
     if previous is None:
         return case

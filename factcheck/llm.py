@@ -212,29 +212,7 @@ class LLMClient:
 
     def call_api(self, call: Callable[[openai.OpenAI], R]) -> R:
         """Another SDK call (files, batches) under the same retry policy; its failures become ModelAPIError."""
-        import openai
-
-        if not self.offline and not live_requests_allowed(self.settings.server):
-            raise UserError(f"live model requests are off (FACTCHECK_ALLOW_MODEL_REQUESTS=0): {self.settings.server}")
-        policy = self.settings.retry
-        retrying = Retrying(
-            stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_seconds),
-            wait=self._wait,
-            retry=retry_if_exception(_is_transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            return retrying(call, self._client)
-        except openai.APIStatusError as exc:
-            raise self._without_key(_status_error(exc, retrying.statistics.get("attempt_number", 1))) from None
-        except openai.APIConnectionError:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise ModelAPIError(
-                f"the API at {self.settings.server} could not be reached ({attempts} attempts)",
-                hint="is it running? check OPENAI_BASE_URL",
-                attempts=attempts,
-            ) from None
+        return self._with_retries(call, self._client)
 
     # ------------------------------------------------------------------------------------------- structured
 
@@ -253,6 +231,8 @@ class LLMClient:
         exchanges: list[str | None] = []
         for attempt in range(self.settings.retry.max_reasks + 1):
             completion, mode = self._complete_in_best_mode(conversation, output)
+            with self._lock:
+                self.modes_used.add(mode)
             usage = usage + _usage_of(completion)
             exchanges.append(self._exchange_of(completion))
             try:
@@ -346,6 +326,10 @@ class LLMClient:
     # ------------------------------------------------------------------------------------------- transport
 
     def _send(self, request: dict[str, Any], *, probing: bool = False) -> ChatCompletion:
+        return self._with_retries(self._send_once, request, probing)
+
+    def _with_retries(self, call: Callable[..., R], *args: Any) -> R:
+        """Run ``call`` under the one retry policy; what still fails becomes a ModelAPIError that says what to do."""
         import openai
 
         if not self.offline and not live_requests_allowed(self.settings.server):
@@ -360,8 +344,8 @@ class LLMClient:
             reraise=True,
         )
         try:
-            completion: ChatCompletion = retrying(self._send_once, request, probing)
-            return completion
+            result: R = retrying(call, *args)
+            return result
         except (_Unsupported, FactcheckError):
             raise
         except _NotACompletion as exc:

@@ -243,9 +243,10 @@ class Drafting(Contract):
 
     model: str
     base_url: str
-    mode: Literal["live", "record", "replay", "cache"] = Field(
+    mode: Literal["live", "record", "replay", "cache", "batch"] = Field(
         description="live: answered by the server; record: answered live and saved; replay: answered from saved "
-        "exchanges; cache: every answer came from the local response cache."
+        "exchanges; cache: every answer came from the local response cache; batch: answered through the OpenAI "
+        "Batch API."
     )
     structured_output: list[str] = Field(
         default_factory=list, description="Structured-output modes the server accepted."

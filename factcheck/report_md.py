@@ -40,6 +40,7 @@ _MODES = {
     "record": "record: answered live by the server and saved",
     "replay": "replay: answered from saved exchanges",
     "cache": "cache: every answer came from the local response cache",
+    "batch": "batch: answered by the server through the OpenAI Batch API",
 }
 _REJECT_REASONS = {
     "not_checkable": "not checkable",

@@ -142,6 +142,7 @@ class FakeLLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # header and body go out in two writes; no delayed-ACK wait between
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -1,0 +1,234 @@
+"""A local fake of the OpenAI files and batches endpoints, on loopback, for tests that drive the real openai SDK.
+
+``POST /v1/files`` takes a multipart upload, ``GET /v1/files/{id}/content`` gives a file back, ``POST /v1/batches``
+creates a batch and ``GET /v1/batches/{id}`` reports it: ``validating``, then ``in_progress`` for ``polls - 1``
+retrieves, then its final status, with output and error files written in the shapes the real API uses. Each line
+is answered by :func:`fakeserver.echo_answer` (a valid answer to any factcheck prompt) unless the test's *fate*
+function says otherwise for it: an error-file line, a 500 in the output file, an invalid reply, or left unfinished
+when the batch expires. ``refuse`` lists batches (by their order, from 0) that fail validation as a whole.
+Nothing here is model output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+from fakeserver import completion, echo_answer
+
+Fate = Literal["answer", "error", "server_error", "invalid", "expire"]
+FateOf = Callable[[int, str, dict[str, Any]], Fate]
+
+
+def always_answer(batch: int, custom_id: str, body: dict[str, Any]) -> Fate:
+    return "answer"
+
+
+@dataclass
+class FakeBatch:
+    id: str
+    input_file_id: str
+    endpoint: str
+    completion_window: str
+    metadata: dict[str, Any] | None
+    index: int
+    retrieves: int = 0
+    status: str = "validating"
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {"total": 0, "completed": 0, "failed": 0})
+    errors: list[dict[str, Any]] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "object": "batch", "endpoint": self.endpoint, "input_file_id": self.input_file_id,
+            "completion_window": self.completion_window, "status": self.status, "created_at": 0,
+            "output_file_id": self.output_file_id, "error_file_id": self.error_file_id,
+            "request_counts": self.counts, "metadata": self.metadata,
+            "errors": {"object": "list", "data": self.errors} if self.errors else None,
+        }  # fmt: skip
+
+
+class FakeBatchAPI:
+    """``with FakeBatchAPI(fate=...) as api: ... api.url ...``; uploads and batches are kept for assertions."""
+
+    def __init__(self, *, fate: FateOf = always_answer, polls: int = 2, refuse: set[int] | None = None) -> None:
+        self.fate = fate
+        self.polls = polls
+        self.refuse = refuse or set()
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.batches: dict[str, FakeBatch] = {}
+        self.uploads: list[list[dict[str, Any]]] = []  # the request lines of each batch input, in order
+        self.purposes: list[str] = []
+        self.authorization: set[str] = set()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeBatchAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def custom_ids(self, batch: int) -> list[str]:
+        return [line["custom_id"] for line in self.uploads[batch]]
+
+    # ------------------------------------------------------------------------------------------- endpoints
+
+    def upload(self, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
+        with self._lock:
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = (filename, content)
+            self.purposes.append(purpose)
+        return _file_json(file_id, filename, purpose, content)
+
+    def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            _, content = self.files[params["input_file_id"]]
+            lines = [json.loads(line) for line in content.splitlines() if line.strip()]
+            batch = FakeBatch(
+                id=f"batch_{len(self.batches) + 1}", input_file_id=params["input_file_id"],
+                endpoint=params["endpoint"], completion_window=params["completion_window"],
+                metadata=params.get("metadata"), index=len(self.uploads),
+            )  # fmt: skip
+            batch.counts["total"] = len(lines)
+            self.uploads.append(lines)
+            self.batches[batch.id] = batch
+        return batch.as_json()
+
+    def retrieve(self, batch_id: str) -> dict[str, Any]:
+        with self._lock:
+            batch = self.batches[batch_id]
+            batch.retrieves += 1
+            if batch.status == "validating" and batch.retrieves >= 1:
+                batch.status = "in_progress"
+            if batch.status == "in_progress" and batch.retrieves >= self.polls:
+                self._finish(batch)
+            return batch.as_json()
+
+    def _finish(self, batch: FakeBatch) -> None:
+        if batch.index in self.refuse:
+            batch.status = "failed"
+            batch.errors = [{"code": "invalid_request", "message": "model not available for batch", "line": 1}]
+            return
+        output: list[bytes] = []
+        errors: list[bytes] = []
+        expired = False
+        for number, line in enumerate(self.uploads[batch.index]):
+            fate = self.fate(batch.index, line["custom_id"], line["body"])
+            expired = expired or fate == "expire"
+            record = _result(batch.index, number, line, fate)
+            (errors if record.get("error") or fate == "server_error" else output).append(_jsonl(record))
+            batch.counts["completed" if fate in ("answer", "invalid") else "failed"] += 1
+        batch.status = "expired" if expired else "completed"
+        batch.output_file_id = self._store(f"{batch.id}_output.jsonl", b"".join(output)) if output else None
+        batch.error_file_id = self._store(f"{batch.id}_errors.jsonl", b"".join(errors)) if errors else None
+
+    def _store(self, filename: str, content: bytes) -> str:
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = (filename, content)
+        return file_id
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                api.authorization.add(self.headers.get("authorization", ""))
+                if match := re.fullmatch(r"/v1/files/([\w-]+)/content", self.path):
+                    found = api.files.get(match.group(1))
+                    if found is None:
+                        self._send(404, {"error": {"message": "no such file"}})
+                        return
+                    self._send(200, found[1], "application/octet-stream")
+                elif match := re.fullmatch(r"/v1/batches/([\w-]+)", self.path):
+                    if match.group(1) not in api.batches:
+                        self._send(404, {"error": {"message": "no such batch"}})
+                        return
+                    self._send(200, api.retrieve(match.group(1)))
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+            def do_POST(self) -> None:
+                api.authorization.add(self.headers.get("authorization", ""))
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if self.path == "/v1/files":
+                    fields = _multipart(self.headers.get("content-type", ""), raw)
+                    filename, content = fields["file"]
+                    self._send(200, api.upload(filename, fields["purpose"][1].decode(), content))
+                elif self.path == "/v1/batches":
+                    self._send(200, api.create(json.loads(raw)))
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+            def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _result(batch: int, number: int, line: dict[str, Any], fate: Fate) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": f"batch_req_{batch}_{number}", "custom_id": line["custom_id"], "error": None}
+    if fate == "error":
+        record["response"] = None
+        record["error"] = {"code": "server_error", "message": "the request could not be processed"}
+    elif fate == "expire":
+        record["response"] = None
+        record["error"] = {"code": "batch_expired", "message": "not executed before the completion window expired"}
+    elif fate == "server_error":
+        body = {"error": {"message": "the model is overloaded", "type": "server_error"}}
+        record["response"] = {"status_code": 500, "request_id": f"req_{number}", "body": body}
+    else:
+        content = "this is not JSON" if fate == "invalid" else echo_answer(line["body"])
+        body = completion(content, model=line["body"].get("model", "fake-model"), prompt_tokens=100)
+        record["response"] = {"status_code": 200, "request_id": f"req_{number}", "body": body}
+    return record
+
+
+def _jsonl(record: dict[str, Any]) -> bytes:
+    return json.dumps(record).encode() + b"\n"
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
+    """The fields of a multipart/form-data body: name -> (filename, content)."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename() or ""
+        payload = part.get_payload(decode=True)
+        fields[str(name)] = (filename, payload if isinstance(payload, bytes) else b"")
+    return fields
+
+
+def _file_json(file_id: str, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
+    return {
+        "id": file_id, "object": "file", "bytes": len(content), "created_at": 0, "filename": filename,
+        "purpose": purpose, "status": "processed",
+    }  # fmt: skip
