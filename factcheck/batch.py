@@ -13,9 +13,10 @@ Batch API would send thousands of question requests into the very rate limits it
 An answer that fails validation is re-asked in the next batch with the error fed back, as live. A request that
 failed (an error-file line, a 408/409/429/5xx, a batch that expired first) is submitted again, at most
 MAX_SUBMISSIONS times; after that, or at once for a 4xx, a cancelled or a refused batch, the failure is recorded in
-the case as the live path records it. Only a finished document is saved as a case; between batches its state is in
-``reports/<slug>/batch.json`` (see :mod:`factcheck.batchfile`), so an interrupted run goes on with ``factcheck batch
-collect``.
+the case as the live path records it. Only a finished document is saved as a case; from the moment it is taken on,
+its state is in ``reports/<slug>/batch.json`` (see :mod:`factcheck.batchfile`), so an interrupted run goes on with
+``factcheck batch collect``. Each submission is recorded before its batch is created and the batch carries a marker,
+so a run killed in between has its batch adopted, not created again (see :mod:`factcheck.batchsubmit`).
 """
 
 from __future__ import annotations
@@ -24,30 +25,29 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from factcheck.batchfile import (
-    ENDPOINT,
     BatchPending,
     BatchState,
     BatchTransport,
     BatchView,
+    Members,
     Result,
     batch_problem,
-    custom_id,
     first_stage,
     groups,
     load_state,
     open_states,
     parse_results,
-    request_line,
     save_state,
     settle,
     view_of,
 )
+from factcheck.batchsubmit import locate, resume_submissions, submit, unconfirmed
 from factcheck.documents import load_document
 from factcheck.draft import (
     DraftOptions,
@@ -108,9 +108,6 @@ class BatchReport:
         return all(o.ok for o in self.outcomes)
 
 
-Members = list[tuple[Path, BatchState]]
-
-
 # ----------------------------------------------------------------------------------------------- entry points
 
 
@@ -148,14 +145,27 @@ def collect_batches(
 
 
 def batch_status(root: Path | None = None) -> BatchReport:
-    """``factcheck batch status``: each running batch as the API reports it, and documents not yet submitted."""
+    """``factcheck batch status``: each running batch as the API reports it, and documents not yet submitted. A
+    batch an interrupted run created but did not record is looked up and shown as running, marked as such; nothing
+    is changed (``collect`` adopts it)."""
     members = open_states(root or reports_root())
-    report = BatchReport(unsubmitted=[s.source for _, s in members if s.batch_id is None])
+    report = BatchReport(unsubmitted=[s.source for _, s in members if s.batch_id is None and s.submission is None])
     if not members:
         return report
     with _BatchRun(_settings_of(members), lambda _: None, lambda _: None) as run:
-        for batch_id, group in _running(members).items():
-            report.waiting.append(view_of(run.retrieve(batch_id), len(group)))
+        running, unrecorded = _running(members), set()
+        for submission, waiting in unconfirmed(members):
+            batch_id = locate(run.api, members, submission)
+            if batch_id is None:
+                report.unsubmitted.extend(state.source for _, state in waiting)
+                continue
+            running.setdefault(batch_id, []).extend(waiting)
+            unrecorded.add(batch_id)
+        for batch_id, group in running.items():
+            view = view_of(run.retrieve(batch_id), len(group))
+            if batch_id in unrecorded:
+                view = replace(view, note=f"created before an interruption, not yet recorded in {len(group)} case(s)")
+            report.waiting.append(view)
     return report
 
 
@@ -218,8 +228,9 @@ class _BatchRun:
                 claimed[folder] = source
                 running = load_state(folder)
                 if running is not None and not running.done and not options.force:
+                    submitted = running.batch_id or ("being submitted" if running.submission else "not yet submitted")
                     raise CaseError(
-                        f"{folder}: a batch run is under way ({running.batch_id or 'not yet submitted'})",
+                        f"{folder}: a batch run is under way ({submitted})",
                         hint="run 'factcheck batch collect', or pass --force to start again",
                     )
                 previous = previous_case(folder)
@@ -235,6 +246,7 @@ class _BatchRun:
                 server=settings.server, chunk_tokens=options.chunk_tokens, batch_size=options.batch_size,
                 force=options.force, started_at=datetime.now(UTC),
             )  # fmt: skip
+            save_state(folder, state)  # from here on a killed run is known to 'factcheck batch collect'
             members.append((folder, state))
         return members, skipped
 
@@ -242,10 +254,11 @@ class _BatchRun:
         """Advance every document the answers allow, submit what is wanted next, poll, collect; until all are done
         (or, without waiting, until every batch is submitted or still running)."""
         report = BatchReport()
+        resume_submissions(self.api, members, self.on_event)
         while True:
             wanted: list[tuple[Path, BatchState, dict[str, Any]]] = []
             for folder, state in members:
-                if state.done or state.batch_id is not None:
+                if state.done or state.batch_id is not None or state.submission is not None:
                     continue
                 advanced = self._advance(folder, state)
                 if isinstance(advanced, Outcome):
@@ -306,29 +319,7 @@ class _BatchRun:
 
     def _submit(self, wanted: list[tuple[Path, BatchState, dict[str, Any]]]) -> None:
         for group in groups(wanted):
-            lines: list[bytes] = []
-            for _, state, requests in group:
-                state.open = {}
-                for key, body in requests.items():
-                    state.open[custom_id(state.slug, key)] = key
-                    state.submissions[key] = state.submissions.get(key, 0) + 1
-                    lines.append(request_line(custom_id(state.slug, key), body))
-            batch = self._create_batch(b"".join(lines), len(group))
-            for folder, state, _ in group:
-                state.batch_id = batch.id
-                state.batches.append(batch.id)
-                save_state(folder, state)
-            self.on_event(f"submitted {batch.id}: {len(lines)} requests for {len(group)} document(s)")
-
-    def _create_batch(self, jsonl: bytes, documents: int) -> Batch:
-        name = f"factcheck-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
-        uploaded = self.api.call_api(lambda sdk: sdk.files.create(file=(name, jsonl), purpose="batch"))
-        metadata = {"created_by": "factcheck", "documents": str(documents)}
-        return self.api.call_api(
-            lambda sdk: sdk.batches.create(
-                input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h", metadata=metadata
-            )
-        )
+            submit(self.api, group, self.on_event)
 
     def _download(self, file_id: str) -> bytes:
         return self.api.call_api(lambda sdk: sdk.files.content(file_id).content)
@@ -344,7 +335,7 @@ class _BatchRun:
         for folder, state in group:
             for request_id, key in state.open.items():
                 answered += settle(state, key, results.get(request_id), problem)
-            state.open, state.batch_id = {}, None
+            state.open, state.batch_id, state.submission = {}, None, None
             save_state(folder, state)
         self.on_event(f"collected {batch.id} ({batch.status}): {answered} answers for {len(group)} document(s)")
 
@@ -405,7 +396,7 @@ def print_batch_report(report: BatchReport, *, stderr: bool = True) -> None:
     for view in report.waiting:
         out.print(
             f"{view.id}: {view.status}, {view.completed}/{view.total} answered, {view.failed} failed, "
-            f"{view.documents} document(s)",
+            f"{view.documents} document(s)" + (f" ({view.note})" if view.note else ""),
             highlight=False,
         )
     if report.unsubmitted:

@@ -1,10 +1,11 @@
 """The batch state of a case folder, ``reports/<slug>/batch.json``, and the JSONL files the Batch API reads and writes.
 
 A document drafted with ``--batch`` keeps here, between runs and across interruptions: the batch its open requests
-are in, every answer received so far (keyed, like the response cache, on the request body), and how many times each
-request was submitted. The file is written atomically after every change, so a run stopped at any point can be
-taken up again by ``factcheck batch collect``; once the case is saved the state is kept, marked done, as a record
-of the batches that drafted it.
+are in (and, from before that batch is created, the submission that will make it: see :mod:`factcheck.batchsubmit`),
+every answer received so far (keyed, like the response cache, on the request body), and how many times each request
+was submitted. The file is written atomically after every change, so a run stopped at any point can be taken up
+again by ``factcheck batch collect``; once the case is saved the state is kept, marked done, as a record of the
+batches that drafted it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ class Answer(Contract):
     body: Any
 
 
+class Submission(Contract):
+    """A batch on its way: recorded after its file is uploaded and before the batch is created, so that a run
+    interrupted in between finds the batch again instead of creating (and paying for) another."""
+
+    marker: str = Field(description="Unique to this submission; the batch carries it in its metadata.")
+    input_file_id: str = Field(description="The uploaded JSONL file the batch reads.")
+    documents: list[str] = Field(description="The slug of every document with requests in that file.")
+    recorded_at: datetime
+
+
 class BatchState(Contract):
     """One document's part in a batch run."""
 
@@ -58,12 +69,20 @@ class BatchState(Contract):
     force: bool = False
     started_at: datetime
     batch_id: str | None = Field(default=None, description="The batch the open requests are in, if any.")
-    open: dict[str, str] = Field(default_factory=dict, description="custom_id -> request key, in that batch.")
+    open: dict[str, str] = Field(
+        default_factory=dict, description="custom_id -> request key, in that batch (or the submission under way)."
+    )
+    submission: Submission | None = Field(
+        default=None, description="How the open requests were submitted; without a batch_id, not yet confirmed."
+    )
     answers: dict[str, Answer] = Field(default_factory=dict, description="request key -> answer received.")
     submissions: dict[str, int] = Field(default_factory=dict, description="request key -> times submitted.")
     batches: list[str] = Field(default_factory=list, description="Every batch this document's requests were in.")
     done: bool = False
     message: str = Field(default="", description="How it ended: failures, or why it stopped.")
+
+
+Members = list[tuple[Path, BatchState]]  # case folders and their states
 
 
 def load_state(folder: Path) -> BatchState | None:
@@ -129,6 +148,7 @@ class BatchView:
     failed: int
     total: int
     documents: int
+    note: str = ""
 
 
 def view_of(batch: Batch, documents: int) -> BatchView:

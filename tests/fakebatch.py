@@ -1,8 +1,13 @@
 """A local fake of the OpenAI files and batches endpoints, on loopback, for tests that drive the real openai SDK.
 
 ``POST /v1/files`` takes a multipart upload, ``GET /v1/files/{id}/content`` gives a file back, ``POST /v1/batches``
-creates a batch and ``GET /v1/batches/{id}`` reports it: ``validating``, then ``in_progress`` for ``polls - 1``
-retrieves, then its final status, with output and error files written in the shapes the real API uses. Each line
+creates a batch (checking its metadata as the API does: at most 16 pairs, keys up to 64 characters, string values up
+to 512), ``GET /v1/batches`` lists them newest first, a page of ``limit`` (1 to 100, default 20) after the batch id
+``after``, with ``has_more``; and ``GET /v1/batches/{id}`` reports one: ``validating``, then ``in_progress`` for
+``polls - 1`` retrieves, then its final status, with output and error files written in the shapes the real API uses.
+``lose_replies`` lists creates (by their order, from 0) whose batch is made but whose reply is lost: the connection
+closes with no response, as when a network fails at the wrong moment. :meth:`FakeBatchAPI.add_foreign_batches` adds
+batches made by someone else, to be listed past. Each line
 is answered by :func:`fakeserver.echo_answer` (a valid answer to any factcheck prompt) unless the test's *fate*
 function says otherwise for it: an error-file line, a 500 in the output file, an invalid reply, or left unfinished
 when the batch expires. ``refuse`` lists batches (by their order, from 0) that fail validation as a whole.
@@ -14,12 +19,14 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from fakeserver import completion, echo_answer
 
@@ -45,11 +52,12 @@ class FakeBatch:
     error_file_id: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: {"total": 0, "completed": 0, "failed": 0})
     errors: list[dict[str, Any]] | None = None
+    created_at: int = field(default_factory=lambda: int(time.time()))
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "object": "batch", "endpoint": self.endpoint, "input_file_id": self.input_file_id,
-            "completion_window": self.completion_window, "status": self.status, "created_at": 0,
+            "completion_window": self.completion_window, "status": self.status, "created_at": self.created_at,
             "output_file_id": self.output_file_id, "error_file_id": self.error_file_id,
             "request_counts": self.counts, "metadata": self.metadata,
             "errors": {"object": "list", "data": self.errors} if self.errors else None,
@@ -59,10 +67,20 @@ class FakeBatch:
 class FakeBatchAPI:
     """``with FakeBatchAPI(fate=...) as api: ... api.url ...``; uploads and batches are kept for assertions."""
 
-    def __init__(self, *, fate: FateOf = always_answer, polls: int = 2, refuse: set[int] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fate: FateOf = always_answer,
+        polls: int = 2,
+        refuse: set[int] | None = None,
+        lose_replies: set[int] | None = None,
+    ) -> None:
         self.fate = fate
         self.polls = polls
         self.refuse = refuse or set()
+        self.lose_replies = lose_replies or set()
+        self.creates = 0  # batches created through the API
+        self.listings: list[dict[str, str]] = []  # the query of each list request
         self.files: dict[str, tuple[str, bytes]] = {}
         self.batches: dict[str, FakeBatch] = {}
         self.uploads: list[list[dict[str, Any]]] = []  # the request lines of each batch input, in order
@@ -88,6 +106,20 @@ class FakeBatchAPI:
     def custom_ids(self, batch: int) -> list[str]:
         return [line["custom_id"] for line in self.uploads[batch]]
 
+    def ours(self) -> list[FakeBatch]:
+        """The batches created through the API, not added as someone else's."""
+        return [batch for batch in self.batches.values() if batch.index >= 0]
+
+    def add_foreign_batches(self, count: int, metadata: dict[str, str] | None = None) -> None:
+        """Batches someone else created since: finished, over a file of theirs, never retrieved by the test."""
+        with self._lock:
+            for _ in range(count):
+                batch_id = f"batch_{len(self.batches) + 1}"
+                self.batches[batch_id] = FakeBatch(
+                    id=batch_id, input_file_id="file-elsewhere", endpoint="/v1/chat/completions",
+                    completion_window="24h", metadata=metadata, index=-1, status="completed",
+                )  # fmt: skip
+
     # ------------------------------------------------------------------------------------------- endpoints
 
     def upload(self, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
@@ -97,8 +129,11 @@ class FakeBatchAPI:
             self.purposes.append(purpose)
         return _file_json(file_id, filename, purpose, content)
 
-    def create(self, params: dict[str, Any]) -> dict[str, Any]:
+    def create(self, params: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The batch made, and whether its reply is to be lost."""
         with self._lock:
+            lost = self.creates in self.lose_replies
+            self.creates += 1
             _, content = self.files[params["input_file_id"]]
             lines = [json.loads(line) for line in content.splitlines() if line.strip()]
             batch = FakeBatch(
@@ -109,7 +144,28 @@ class FakeBatchAPI:
             batch.counts["total"] = len(lines)
             self.uploads.append(lines)
             self.batches[batch.id] = batch
-        return batch.as_json()
+        return batch.as_json(), lost
+
+    def list_batches(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """A page of batches, newest first, as ``GET /v1/batches?after=&limit=`` gives it."""
+        with self._lock:
+            self.listings.append(query)
+            limit = int(query.get("limit", "20"))
+            if not 1 <= limit <= 100:
+                return 400, {"error": {"message": "limit must be between 1 and 100", "param": "limit"}}
+            newest_first = list(reversed(self.batches.values()))
+            start = 0
+            if "after" in query:
+                ids = [batch.id for batch in newest_first]
+                if query["after"] not in ids:
+                    return 404, {"error": {"message": f"no such batch: {query['after']}"}}
+                start = ids.index(query["after"]) + 1
+            page = newest_first[start : start + limit]
+            data = [batch.as_json() for batch in page]
+            return 200, {
+                "object": "list", "data": data, "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None, "has_more": start + limit < len(newest_first),
+            }  # fmt: skip
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         with self._lock:
@@ -162,6 +218,9 @@ class FakeBatchAPI:
                         self._send(404, {"error": {"message": "no such file"}})
                         return
                     self._send(200, found[1], "application/octet-stream")
+                elif urlsplit(self.path).path == "/v1/batches":
+                    query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                    self._send(*api.list_batches(query))
                 elif match := re.fullmatch(r"/v1/batches/([\w-]+)", self.path):
                     if match.group(1) not in api.batches:
                         self._send(404, {"error": {"message": "no such batch"}})
@@ -178,7 +237,15 @@ class FakeBatchAPI:
                     filename, content = fields["file"]
                     self._send(200, api.upload(filename, fields["purpose"][1].decode(), content))
                 elif self.path == "/v1/batches":
-                    self._send(200, api.create(json.loads(raw)))
+                    params = json.loads(raw)
+                    if problem := _metadata_problem(params.get("metadata")):
+                        self._send(400, {"error": {"message": problem, "param": "metadata"}})
+                        return
+                    made, lost = api.create(params)
+                    if lost:
+                        self.close_connection = True  # the batch is made; its reply never arrives
+                        return
+                    self._send(200, made)
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -209,6 +276,17 @@ def _result(batch: int, number: int, line: dict[str, Any], fate: Fate) -> dict[s
         body = completion(content, model=line["body"].get("model", "fake-model"), prompt_tokens=100)
         record["response"] = {"status_code": 200, "request_id": f"req_{number}", "body": body}
     return record
+
+
+def _metadata_problem(metadata: Any) -> str | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict) or len(metadata) > 16:
+        return "metadata: at most 16 key-value pairs"
+    for key, value in metadata.items():
+        if len(key) > 64 or not isinstance(value, str) or len(value) > 512:
+            return f"metadata {key!r}: keys up to 64 characters, values strings up to 512"
+    return None
 
 
 def _jsonl(record: dict[str, Any]) -> bytes:

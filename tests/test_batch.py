@@ -13,12 +13,16 @@ import pytest
 from conftest import ROOT, SEED
 from fakebatch import FakeBatchAPI, Fate
 from fakeserver import FakeLLMServer, echo_model, schema_name
+from openai.resources.batches import Batches
+from openai.resources.files import Files
 
+from factcheck import batchsubmit
 from factcheck.batch import BatchOptions, BatchReport, batch_status, collect_batches, draft_in_batches
-from factcheck.batchfile import BATCH_FILE, MAX_SUBMISSIONS, load_state
+from factcheck.batchfile import BATCH_FILE, MAX_SUBMISSIONS, BatchState, load_state
+from factcheck.batchsubmit import MARKER_KEY
 from factcheck.draft import DraftOptions, draft_sources
 from factcheck.models import Case
-from factcheck.store import load_case
+from factcheck.store import load_case, reports_root
 
 FACTCHECK = str(Path(sys.executable).parent / "factcheck")
 KEY = "sk-test-batch-key-0123456789"
@@ -292,6 +296,155 @@ def test_a_damaged_state_file_is_a_one_line_error(
         report = run_batches(api, sources[1:2], monkeypatch)
     [outcome] = report.outcomes
     assert outcome.status == "failed" and "batch.json: not a readable batch state" in outcome.message
+
+
+# ----------------------------------------------------------------------------------------------- killed mid-submission
+
+
+class Killed(BaseException):
+    """The process dying at that point: not an Exception, so no handler of ours catches it."""
+
+
+def kill_at(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, *, call: int = 1, before: bool = False) -> None:
+    """Make the ``call``-th call of ``owner.name`` kill the run, just before or just after it takes effect."""
+    original = getattr(owner, name)
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == call and before:
+            raise Killed(name)
+        result = original(*args, **kwargs)
+        if calls["n"] == call:
+            raise Killed(name)
+        return result
+
+    monkeypatch.setattr(owner, name, dying)
+
+
+def killed_run(api: FakeBatchAPI, sources: list[str], monkeypatch: pytest.MonkeyPatch) -> list[BatchState]:
+    """Run ``extract --batch`` until the kill; the states it leaves, a document each."""
+    with pytest.raises(Killed):
+        run_batches(api, sources, monkeypatch)
+    return [state for folder in sorted(reports_root().iterdir()) if (state := load_state(folder)) is not None]
+
+
+def assert_finished_with_each_request_submitted_once(api: FakeBatchAPI, report: BatchReport, reports: Path) -> None:
+    assert [o.status for o in report.outcomes] == ["drafted"] * 3 and len(cases(reports)) == 3
+    assert len(api.uploads) == 2  # one batch for the extraction, one for the questions: none made twice
+    submitted = [c for n in range(len(api.uploads)) for c in api.custom_ids(n)]
+    assert len(submitted) == len(set(submitted))
+    ours = [batch.id for batch in api.ours()]
+    for folder in reports.iterdir():
+        state = load_state(folder)
+        assert state is not None and state.done and state.batches == ours and state.submission is None
+
+
+def test_a_run_killed_right_after_creating_its_batch_is_resumed_by_adopting_that_batch(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI() as api:
+        kill_at(monkeypatch, Batches, "create")
+        states = killed_run(api, sources, monkeypatch)
+        assert len(states) == 3 and all(s.batch_id is None and s.submission is not None for s in states)
+        api.add_foreign_batches(150, {MARKER_KEY: "someone-elses"})  # so the lookup pages back past them
+        report = collect_batches(NOW)
+    assert_finished_with_each_request_submitted_once(api, report, env)
+    first = api.ours()[0]
+    assert first.input_file_id == states[0].submission.input_file_id  # type: ignore[union-attr]
+    assert (first.metadata or {})[MARKER_KEY] == states[0].submission.marker  # type: ignore[union-attr]
+    assert [q.get("after") for q in api.listings] == [None, "batch_52"]  # batch_151 back to batch_52, then its own
+    assert {q["limit"] for q in api.listings} == {"100"}
+
+
+def test_after_such_a_kill_extract_submits_nothing_and_points_to_collect(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI() as api:
+        kill_at(monkeypatch, Batches, "create")
+        killed_run(api, sources, monkeypatch)
+        report = run_batches(api, sources, monkeypatch)
+    assert len(api.purposes) == 1 and len(api.batches) == 1
+    assert all(o.status == "failed" and "(being submitted)" in o.message for o in report.outcomes)
+
+
+def test_status_shows_a_batch_created_before_a_kill_and_collect_adopts_it(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI(polls=5) as api:
+        kill_at(monkeypatch, Batches, "create")
+        killed_run(api, sources, monkeypatch)
+        before = batch_status()
+        unchanged = [load_state(folder) for folder in sorted(env.iterdir())]
+        collect_batches(BatchOptions(poll_seconds=0.0, wait=False))
+        after = batch_status()
+    [view] = before.waiting
+    assert (view.id, view.documents, before.unsubmitted) == ("batch_1", 3, [])
+    assert "not yet recorded" in view.note
+    assert all(s is not None and s.batch_id is None for s in unchanged)  # status looks, it does not adopt
+    [adopted] = after.waiting
+    assert (adopted.id, adopted.documents, adopted.note, adopted.status) == ("batch_1", 3, "", "in_progress")
+
+
+def test_a_run_killed_before_creating_its_batch_creates_it_from_the_file_it_uploaded(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI() as api:
+        kill_at(monkeypatch, Batches, "create", before=True)
+        states = killed_run(api, sources, monkeypatch)
+        assert api.batches == {}
+        report = collect_batches(NOW)
+    assert_finished_with_each_request_submitted_once(api, report, env)
+    assert api.ours()[0].input_file_id == states[0].submission.input_file_id  # type: ignore[union-attr]
+    assert api.purposes == ["batch", "batch"]  # the file uploaded before the kill was used, not uploaded again
+
+
+def test_a_run_killed_right_after_uploading_leaves_only_an_unused_file(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI() as api:
+        kill_at(monkeypatch, Files, "create")
+        states = killed_run(api, sources, monkeypatch)
+        assert len(states) == 3 and all(s.submission is None and s.open == {} for s in states)
+        report = collect_batches(NOW)
+    assert_finished_with_each_request_submitted_once(api, report, env)
+    assert len(api.purposes) == 3 and api.ours()[0].input_file_id != "file-1"  # file-1 is the orphan
+
+
+def test_a_run_killed_while_recording_its_submission_drops_the_partial_record(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI() as api:
+        kill_at(monkeypatch, batchsubmit, "save_state", call=2)
+        states = killed_run(api, sources, monkeypatch)
+        assert sorted(s.submission is not None for s in states) == [False, True, True]
+        events: list[str] = []
+        report = collect_batches(NOW, on_event=events.append)
+    assert_finished_with_each_request_submitted_once(api, report, env)
+    assert api.ours()[0].input_file_id != "file-1" and len(api.purposes) == 3
+    assert any(e.startswith("dropped a submission") and "file-1" in e for e in events)
+
+
+def test_a_run_killed_while_recording_the_batch_id_adopts_it_from_the_cases_that_have_it(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI() as api:
+        kill_at(monkeypatch, batchsubmit, "save_state", call=5)  # three submissions recorded, two batch ids
+        states = killed_run(api, sources, monkeypatch)
+        assert sorted(str(s.batch_id) for s in states) == ["None", "batch_1", "batch_1"]
+        report = collect_batches(NOW)
+    assert_finished_with_each_request_submitted_once(api, report, env)
+    assert api.listings == []  # known from the other cases: no need to look
+
+
+def test_a_create_whose_reply_is_lost_finds_the_batch_instead_of_making_another(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTCHECK_RETRY_SCALE", "0.01")
+    with FakeBatchAPI(lose_replies={0}) as api:
+        report = run_batches(api, sources, monkeypatch)
+    assert_finished_with_each_request_submitted_once(api, report, env)
+    assert len(api.listings) == 1
 
 
 # ----------------------------------------------------------------------------------------------- the command
