@@ -56,7 +56,7 @@ from factcheck.draft import (
     draft_case,
     keep_reviewed_claims,
     previous_case,
-    refuse_if_reviewed_document_changed,
+    refuse_to_overwrite,
     resumable,
     up_to_date,
 )
@@ -234,7 +234,7 @@ class _BatchRun:
                         hint="run 'factcheck batch collect', or pass --force to start again",
                     )
                 previous = previous_case(folder)
-                refuse_if_reviewed_document_changed(previous, document, folder)
+                refuse_to_overwrite(previous, document, folder)
                 if previous is not None and not options.force and up_to_date(previous, document, self.session):
                     skipped.append(Outcome(source, "unchanged", folder, previous, "already drafted"))
                     continue
@@ -294,7 +294,7 @@ class _BatchRun:
             document = load_document(state.source)
             with drafting_lock(folder):
                 previous = previous_case(folder)
-                refuse_if_reviewed_document_changed(previous, document, folder)
+                refuse_to_overwrite(previous, document, folder)
                 self.transport.answers, self.transport.wanted = state.answers, {}
                 resume = resumable(previous, document, self.session, options)
                 case = draft_case(document, self.session, options, resume=resume)

@@ -185,9 +185,12 @@ def slug_for(source: str) -> str:
         stem = Path(segments[-1]).stem if segments else parsed.netloc
     else:
         stem = Path(source).stem
-    slug = _SLUG_UNSAFE.sub("-", stem.lower()).strip("-")[:80].strip("-")
+    # Accented Latin letters keep their base letter ("declaración" -> "declaracion"); other scripts fall back on
+    # a hash below rather than on a slug made of what is left.
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    slug = _SLUG_UNSAFE.sub("-", ascii_stem.lower()).strip("-")[:80].strip("-")
     if not slug:
-        slug = "document-" + hashlib.sha256(source.encode()).hexdigest()[:8]
+        slug = "document-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
     return slug
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from factcheck.atomic import write_atomic
-from factcheck.documents import load_document
+from factcheck.documents import load_document, slug_for
 from factcheck.errors import CaseError, FactcheckError, UserError
 from factcheck.extract import DEFAULT_CHUNK_TOKENS, extract_claims
 from factcheck.llm import LLMClient, Settings, settings_from_env
@@ -195,9 +195,26 @@ def draft_sources(
 
     # More documents in flight than request slots: while one document's answers are parsed and grounded, another's
     # requests are already queued on the client's semaphore, so no slot idles between rounds.
+    sources = list(dict.fromkeys(sources))
+    clashes = slug_clashes(sources)
     in_flight = max(1, min(len(sources), 4 * options.concurrency))
     with open_session(options) as session, ThreadPoolExecutor(max_workers=in_flight) as docs:
-        return list(docs.map(run, sources))
+        return list(docs.map(lambda s: clashes[s] if s in clashes else run(s), sources))
+
+
+def slug_clashes(sources: list[str]) -> dict[str, Outcome]:
+    """Documents of one run whose case names collide: the first keeps the name, the others fail, saying why."""
+    first: dict[str, str] = {}
+    clashes: dict[str, Outcome] = {}
+    for source in sources:
+        slug = slug_for(source)
+        if slug in first:
+            clashes[source] = Outcome(
+                source, "failed", message=f"same case name '{slug}' as {first[slug]}; rename one of them"
+            )
+        else:
+            first[slug] = source
+    return clashes
 
 
 def draft_source(
@@ -208,7 +225,7 @@ def draft_source(
         folder = case_dir(document.slug, options.reports or reports_root())
         with drafting_lock(folder):
             previous = previous_case(folder)
-            refuse_if_reviewed_document_changed(previous, document, folder)
+            refuse_to_overwrite(previous, document, folder)
             if previous is not None and not options.force and up_to_date(previous, document, session):
                 return Outcome(source, "unchanged", folder, previous, "already drafted (use --force to draft again)")
             case = draft_case(
@@ -289,14 +306,36 @@ def previous_case(folder: Path) -> Case | None:
     return load_case(folder)
 
 
-def refuse_if_reviewed_document_changed(previous: Case | None, document: Document, folder: Path) -> None:
-    if previous is None or previous.document.sha256 == document.sha256:
+def refuse_to_overwrite(previous: Case | None, document: Document, folder: Path) -> None:
+    """A case folder is never taken over by another document of the same name, nor redrafted from a changed text
+    once people have reviewed it: either would lose what they recorded, or pin it to words it was not about."""
+    if previous is None:
+        return
+    if not same_source(previous.document.source, document.source):
+        raise CaseError(
+            f"{folder} holds the case of {previous.document.source}, not of {document.source}",
+            hint="rename one of the documents, or draft into another folder with FACTCHECK_REPORTS",
+        )
+    if previous.document.sha256 == document.sha256:
         return
     if read_events(folder)[0]:
         raise CaseError(
             f"{document.source} changed since {folder} was reviewed; its verdicts point into the old text",
             hint="move the case folder aside or rename the document to draft it again",
         )
+
+
+def same_source(before: str, now: str) -> bool:
+    """Whether two spellings name one document: the same URL, or paths to the same file. A file that is no longer
+    where the case says it was read from is given the benefit of the doubt (it may have been moved)."""
+    if before == now:
+        return True
+    if "://" in before or "://" in now:
+        return False
+    try:
+        return Path(before).samefile(now)
+    except OSError:
+        return not Path(before).exists()
 
 
 def resumable(previous: Case | None, document: Document, session: Session, options: DraftOptions) -> Case | None:

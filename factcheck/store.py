@@ -114,8 +114,22 @@ def load_case(folder: Path) -> Case:
 
 @contextlib.contextmanager
 def drafting_lock(folder: Path) -> Iterator[None]:
-    """Hold the case's lock while drafting; a second drafter gets a clear error instead of waiting or racing."""
+    """Hold the case's lock while drafting; a second drafter gets a clear error instead of waiting or racing.
+    A folder made for a draft that never saved a case is taken away again."""
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with _locked(folder):
+            yield
+    finally:
+        if created and not (folder / CASE_FILE).exists():
+            (folder / LOCK_FILE).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if nothing else was put there
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
     with open(folder / LOCK_FILE, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -293,3 +293,67 @@ def test_answers_that_were_never_usable_are_not_cached_so_a_rerun_asks_again(
     assert code == 0, err
     assert len(server.requests) > before
     assert json.loads(out)["claims"]
+
+
+# ----------------------------------------------------------------------------------------------- case names
+
+
+def _two_notes(tmp_path: Path) -> tuple[str, str]:
+    for folder, figure in (("c", "twelve"), ("d", "forty")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "note.txt").write_text(
+            f"Council note\n\nThe council said the budget rose by {figure} percent this year.\n", encoding="utf-8"
+        )
+    return str(tmp_path / "c" / "note.txt"), str(tmp_path / "d" / "note.txt")
+
+
+def test_a_document_of_the_same_name_does_not_take_over_another_documents_case(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    first, second = _two_notes(tmp_path)
+    with serving(echo_model()) as server:
+        run_cli(monkeypatch, capsys, tmp_path / "reports", "extract", first, "--base-url", server.url)
+        saved = (tmp_path / "reports" / "note" / "case.json").read_bytes()
+
+        code, _, err = run_cli(monkeypatch, capsys, tmp_path / "reports", "extract", second, "--base-url", server.url)
+
+    assert code == 1
+    assert f"holds the case of {first}, not of {second}" in err
+    assert (tmp_path / "reports" / "note" / "case.json").read_bytes() == saved
+
+
+def test_two_documents_of_one_run_with_the_same_case_name_are_told_apart(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    first, second = _two_notes(tmp_path)
+    with serving(echo_model()) as server:
+        code, _, err = run_cli(monkeypatch, capsys, tmp_path / "reports", "extract", first, second,
+                               "--base-url", server.url)  # fmt: skip
+
+    assert code == 1
+    assert "drafted" in err
+    assert f"same case name 'note' as {first}" in err
+    assert "another factcheck process" not in err
+
+
+def test_the_same_file_named_two_ways_is_one_document(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    first, _ = _two_notes(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with serving(echo_model()) as server:
+        run_cli(monkeypatch, capsys, tmp_path / "reports", "extract", first, "--base-url", server.url)
+        code, _, err = run_cli(monkeypatch, capsys, tmp_path / "reports", "extract", "c/note.txt", "--force",
+                               "--base-url", server.url)  # fmt: skip
+
+    assert code == 0, err
+
+
+def test_a_draft_that_fails_leaves_no_empty_case_folder(tmp_path: Path) -> None:
+    (tmp_path / "fresh.txt").write_text("A sentence long enough to be a document of its own.\n", encoding="utf-8")
+
+    run = run_subprocess(tmp_path, "extract", str(tmp_path / "fresh.txt"), "--replay")
+
+    assert run.returncode == 1
+    assert "no saved exchange answers" in run.stderr
+    assert not (tmp_path / "reports" / "fresh").exists()

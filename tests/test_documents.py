@@ -276,6 +276,8 @@ def test_every_offset_falls_in_the_paragraph_that_holds_it() -> None:
         ("../../etc/passwd", "passwd"),
         ("https://example.com/news/2025/story.html?utm=1#top", "story"),
         ("https://example.com/", "example-com"),
+        ("declaración.txt", "declaracion"),
+        ("Überprüfung – Ärger.md", "uberprufung-arger"),
     ],
 )
 def test_a_slug_is_made_of_safe_characters_only(source: str, slug: str) -> None:
