@@ -26,6 +26,7 @@ app = typer.Typer(
     help="Draft checkable claims from a document with an LLM, review them in the terminal, publish the verdicts.",
     no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
 

@@ -45,8 +45,8 @@ def summary_line(outcome: Outcome) -> str:
     facts = sum(1 for c in case.claims if c.nature == "fact")
     drafting = case.drafting
     parts = [
-        f"{len(case.claims)} claims ({facts} facts, {len(case.claims) - facts} opinions)",
-        f"{len(case.rejected)} drafts rejected by grounding",
+        f"{_count(len(case.claims), 'claim')} ({_count(facts, 'fact')}, {_count(len(case.claims) - facts, 'opinion')})",
+        f"{_count(len(case.rejected), 'draft')} rejected by grounding",
     ]
     if outcome.status != "unchanged":  # an unchanged case made no request now; its counts are from before
         parts.append(f"{drafting.usage.requests} model replies ({drafting.mode})")
@@ -56,3 +56,7 @@ def summary_line(outcome: Outcome) -> str:
     if outcome.message:
         line += f"\n          [yellow]{escape(outcome.message)}[/]"
     return line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
