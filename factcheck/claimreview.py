@@ -1,6 +1,7 @@
 """Agreed verdicts -> schema.org ClaimReview JSON-LD, for search engines and fact-check aggregators.
 
-Only claims whose reviewers agree are published: a pending, disputed or rejected claim never becomes a ClaimReview.
+Only claims whose reviewers agree are published: a pending, disputed or rejected claim never becomes a ClaimReview,
+and neither does one whose rating the scale marks as not a fact-check (``publish: false``, such as an opinion).
 The publisher (who signs the reviews, and where the report lives) comes from a small file or the environment.
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +86,30 @@ def _read_publisher_file(path: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ClaimReviews:
-    """The ClaimReviews of a case, and the claims left out with why."""
+    """The ClaimReviews of a case, the claims left out with why, and how many were not published for each reason."""
 
     reviews: list[dict[str, Any]]
     left_out: list[tuple[str, str]]
+    """Claims named to the user: id and why. Rejected claims are only counted; the report lists them already."""
+    not_published: dict[str, int] = field(default_factory=dict)
+    """How many claims were not published, by short reason ("pending", "disputed", "rejected", ...)."""
+
+    @property
+    def total(self) -> int:
+        return len(self.reviews) + sum(self.not_published.values())
+
+    @property
+    def from_a_draft(self) -> bool:
+        """Some claims are still pending or disputed, so the Markdown report says DRAFT."""
+        return bool(self.not_published.get(_PENDING) or self.not_published.get(_DISPUTED))
+
+    def summary(self) -> str | None:
+        """One line: how many claims are published and why the others are not; None when every claim is."""
+        if not self.not_published:
+            return None
+        why = ", ".join(f"{n} {reason}" for reason, n in self.not_published.items())
+        draft = " — the Markdown report is a draft" if self.from_a_draft else ""
+        return f"publishing {len(self.reviews)} of {self.total} claims; {why}{draft}"
 
     def to_json(self) -> str:
         # '<', '>' and '&' are escaped so the JSON can be pasted into a <script type="application/ld+json"> as is.
@@ -97,12 +119,11 @@ class ClaimReviews:
     def left_out_message(self) -> str | None:
         if not self.left_out:
             return None
-        listed = ", ".join(f"{claim_id} ({why})" for claim_id, why in self.left_out)
-        return f"left out of ClaimReview, without an agreed verdict: {listed}"
+        return f"left out of ClaimReview: {_listed(self.left_out)}"
 
 
 def build_claimreviews(state: ReviewState, scale: RatingScale, publisher: Publisher) -> ClaimReviews:
-    """One ClaimReview per claim with an agreed verdict; refuses when there is none."""
+    """One ClaimReview per claim with an agreed verdict its scale publishes; refuses when there is none."""
     document = state.case.document
     url = publisher.report_url_for(document.slug)
     appearance = (
@@ -112,25 +133,45 @@ def build_claimreviews(state: ReviewState, scale: RatingScale, publisher: Publis
     )
     reviews: list[dict[str, Any]] = []
     left_out: list[tuple[str, str]] = []
+    reasons: list[str] = []
     for claim in in_document_order(state.claims):
         status = status_of(claim)
         if status is Status.rejected:
+            reasons.append(_REJECTED)
             continue
         rating = scale.rating(claim.rating) if status is Status.agreed and claim.rating else None
         if status is not Status.agreed:
-            left_out.append((claim.claim.id, "pending review" if status is Status.pending else "disputed"))
+            reason, why = (_PENDING, "pending review") if status is Status.pending else (_DISPUTED, "disputed")
         elif rating is None:
-            left_out.append((claim.claim.id, f"rated {claim.rating!r}, which is not on the {scale.title}"))
+            reason, why = "rated off the scale", f"rated {claim.rating!r}, which is not on the {scale.title}"
+        elif not rating.publish:
+            reason, why = f"rated {rating.label}", f"rated {rating.label}: no fact-check to publish"
         else:
             review = _claimreview(claim, rating, scale, publisher, f"{url}#{anchor(claim.claim.id)}")
             reviews.append(review | {"itemReviewed": {"@type": "Claim", "appearance": appearance}})
+            continue
+        reasons.append(reason)
+        left_out.append((claim.claim.id, why))
     if not reviews:
-        counts = ", ".join(f"{claim_id}: {why}" for claim_id, why in left_out) or "every claim was rejected"
         raise UserError(
-            f"no claim of {document.slug} has an agreed verdict to publish as ClaimReview ({counts})",
+            f"no claim of {document.slug} has an agreed verdict to publish as ClaimReview "
+            f"({_listed(left_out) or 'every claim was rejected'})",
             hint="review the claims first",
         )
-    return ClaimReviews(reviews=reviews, left_out=left_out)
+    return ClaimReviews(reviews=reviews, left_out=left_out, not_published=_counted(reasons))
+
+
+_PENDING, _DISPUTED, _REJECTED = "pending", "disputed", "rejected"
+
+
+def _counted(reasons: list[str]) -> dict[str, int]:
+    """How many claims for each reason: pending and disputed first, rejected last, the rest as they came."""
+    order = {_PENDING: 0, _DISPUTED: 1, _REJECTED: 3}
+    return dict(sorted(Counter(reasons).items(), key=lambda item: order.get(item[0], 2)))
+
+
+def _listed(left_out: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{claim_id} ({why})" for claim_id, why in left_out)
 
 
 def render_claimreview(state: ReviewState, scale: RatingScale, publisher: Publisher) -> str:

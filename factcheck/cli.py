@@ -173,7 +173,9 @@ def review(
     from factcheck.store import resolve_case
 
     folder = resolve_case(case)
-    run_review(folder, default_reviewer() if reviewer is None else reviewer, only)
+    code = run_review(folder, default_reviewer() if reviewer is None else reviewer, only)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -192,14 +194,18 @@ def verdict(
 ) -> None:
     """Record one verdict without the interactive review; safe to run from several processes at once."""
     from factcheck.console import print_recorded
-    from factcheck.review import default_reviewer, record_verdict
+    from factcheck.review import MissingSource, default_reviewer, record_verdict
     from factcheck.store import resolve_case
 
     folder = resolve_case(case)
-    events = record_verdict(
-        folder, claim_id=claim_id, rating=rating, reviewer=default_reviewer() if reviewer is None else reviewer,
-        note=note, source_url=source, source_title=source_title, source_excerpt=source_excerpt, no_source=no_source,
-    )  # fmt: skip
+    try:
+        events = record_verdict(
+            folder, claim_id=claim_id, rating=rating, reviewer=default_reviewer() if reviewer is None else reviewer,
+            note=note, source_url=source, source_title=source_title, source_excerpt=source_excerpt,
+            no_source=no_source,
+        )  # fmt: skip
+    except MissingSource as exc:
+        fail(f"{exc.message} (pass --source URL, or --no-source with a --note saying why)")
     print_recorded(folder, events)
 
 
@@ -241,7 +247,8 @@ def status(case: Annotated[str | None, typer.Argument(help=_CASE_HELP + " Defaul
     from factcheck.console import print_status
     from factcheck.store import list_cases, resolve_case
 
-    print_status([resolve_case(case)] if case else list_cases())
+    if print_status([resolve_case(case)] if case else list_cases()):
+        raise typer.Exit(1)  # some case could not be read; the table says which
 
 
 # ----------------------------------------------------------------------------------------------- report
@@ -272,7 +279,10 @@ def report(
         typer.Option(help="TOML or JSON file with the publisher's name, url and report_url, for ClaimReview."),
     ] = None,
     all_cases: Annotated[
-        bool, typer.Option("--all", help="Write the report.md of every case and reports/index.md.")
+        bool,
+        typer.Option(
+            "--all", help="Write the report.md of every case and reports/index.md; exit 1 if a case cannot be read."
+        ),
     ] = False,
 ) -> None:
     """Render a case's report: Markdown to publish from, JSON for other tools, or ClaimReview for search engines."""
@@ -283,13 +293,19 @@ def report(
     if all_cases:
         if case is not None or output is not None or fmt != "md":
             fail("--all writes every case's report.md and the index; it takes no case, --format or --output", code=2)
-        typer.echo(write_all_reports(reports_root()))
+        written = write_all_reports(reports_root())
+        for path in [*written.reports, written.index]:
+            typer.echo(path)
+        for _, error in written.failed:
+            typer.echo(f"factcheck: error: {error}", err=True)
+        if written.failed:
+            raise typer.Exit(1)
         return
     if case is None:
         fail("name a case, or pass --all", code=2)
     rendered = render_case(resolve_case(case), fmt, publisher)
-    if rendered.notice:
-        typer.echo(f"factcheck: {rendered.notice}", err=True)
+    for notice in rendered.notices:
+        typer.echo(f"factcheck: {notice}", err=True)
     if output == "-":
         typer.echo(rendered.text, nl=False)
         return

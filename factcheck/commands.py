@@ -13,6 +13,7 @@ from typing import Literal
 from factcheck.errors import UserError
 from factcheck.models import (
     ClaimKind,
+    ClaimState,
     EditEvent,
     Nature,
     NoteEvent,
@@ -24,7 +25,7 @@ from factcheck.models import (
     SourceEvent,
     VerdictEvent,
 )
-from factcheck.review import check_url
+from factcheck.review import check_text, check_url
 
 CommandName = Literal[
     "verdict", "note", "source", "edit", "reject", "restore", "add", "skip", "back", "jump", "list", "help", "quit"
@@ -61,12 +62,17 @@ NO_SOURCE_WORDS = ("none", "no", "-")
 
 @dataclass(frozen=True)
 class Ask:
-    """What the session waits for: a label for the prompt, a hint, choices to list, and text to start from."""
+    """What the session waits for: a label for the prompt, a hint, choices to list, and text to start from.
+
+    ``free_text`` marks a field (a note, an excerpt, a wording, a quote) where the lines of a paste belong together:
+    the console joins them into one answer instead of setting them aside.
+    """
 
     label: str
     hint: str = ""
     choices: tuple[tuple[str, str, str], ...] = ()
     prefill: str = ""
+    free_text: bool = False
 
 
 @dataclass
@@ -77,6 +83,27 @@ class Reply:
     view: View = "none"
     recorded: list[ReviewEvent] = field(default_factory=list)
     done: bool = False
+
+
+# The fields forms ask for whatever the claim; fields that depend on it are made where they are asked.
+TITLE = Ask("Title", "optional: of the page or document · Enter uses the URL")
+EXCERPT = Ask("Excerpt", "optional: the passage that matters · Enter for none", free_text=True)
+VERDICT_NOTE = Ask("Note", "optional: why this rating · Enter for none", free_text=True)
+WHY_NO_SOURCE = Ask("Why no source", "required: what you checked, and why nothing can be cited", free_text=True)
+REASON = Ask(
+    "Reason",
+    "a number or a name · Enter cancels",
+    tuple((str(i), key, text) for i, (key, text) in enumerate(REJECT_REASONS, start=1)),
+)
+DETAILS = Ask("Details", "optional, e.g. which claim it repeats · Enter for none", free_text=True)
+WORDING = Ask("Claim", "the claim so it stands alone · Enter uses the quote")
+NATURE = Ask("Nature", "fact or opinion · Enter for fact")
+KIND = Ask(
+    "Kind",
+    "a number or a name · Enter for other",
+    tuple((str(i), k.value, k.value.replace("_", " ")) for i, k in enumerate(KINDS, start=1)),
+)
+CHECKWORTHINESS = Ask("Check-worthiness", "1 (low) to 5 (high) · Enter for 3")
 
 
 class Cancel(Exception):
@@ -118,6 +145,19 @@ def required(text: str) -> str:
 
 def optional(text: str) -> str | None:
     return text.strip() or None
+
+
+def required_note(text: str) -> str:
+    """A note that must be there, within the length limit."""
+    return check_text(required(text)) or ""
+
+
+def optional_note(text: str) -> str | None:
+    return check_text(text)
+
+
+def optional_excerpt(text: str) -> str | None:
+    return check_text(text, "excerpt")
 
 
 def url_or_none(text: str) -> str | None:
@@ -197,3 +237,30 @@ def describe(event: ReviewEvent, scale: RatingScale) -> str:
     if isinstance(event, RestoreEvent):
         return "restored; it can have a verdict again"
     return "claim added to the case"
+
+
+def set_aside(before: ClaimState, event: ReviewEvent, scale: RatingScale) -> tuple[Level, str] | None:
+    """What an edit or a rejection did to the verdicts ``before`` it: they stay in the history, but no longer count."""
+    if isinstance(event, EditEvent) and event.statement != before.statement:
+        gone = list(before.verdicts.values())
+    elif isinstance(event, RejectEvent):
+        gone = [v for v in before.verdicts.values() if v.reviewer == event.reviewer]
+    else:
+        return None
+    if not gone:
+        return None
+    shown = ", ".join(f"{v.reviewer}'s {label(scale, v.rating)}" for v in gone)
+    if isinstance(event, RejectEvent):
+        return "info", f"your earlier verdict is set aside by your rejection ({shown})"
+    count = f"{len(gone)} earlier verdict{'s' * (len(gone) != 1)}"
+    return "warn", f"wording changed; {count} set aside ({shown}): the claim waits for a verdict on the new wording"
+
+
+def dispute(claim: ClaimState, event: VerdictEvent | RejectEvent, scale: RatingScale) -> str | None:
+    """The other reviewers' standing decisions that differ from the verdict or rejection just recorded, if any."""
+    mine = event.rating if isinstance(event, VerdictEvent) else None
+    differ = [f"{v.reviewer} rated it {label(scale, v.rating)}" for v in claim.verdicts.values() if v.rating != mine]
+    rejection = claim.rejection
+    if isinstance(event, VerdictEvent) and rejection is not None:
+        differ.append(f"{rejection.reviewer} rejected it ({rejection.reason.replace('_', ' ')})")
+    return "disputed: " + "; ".join(differ) if differ else None

@@ -2,12 +2,19 @@
 
 All the decisions live in :mod:`factcheck.session`; this module only renders and reads. Everything a reviewer
 confirms is in the review log before the next prompt is drawn, so Ctrl-C, Ctrl-D or a closed terminal lose nothing.
+
+A paste of several lines arrives all at once: after each line, what is already waiting on standard input is taken
+at once. In a free-text field (a note, an excerpt, a wording, a quote) those lines join the answer; anywhere else
+they are set aside with a warning, so a pasted line is never run as a command.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import select
 import shlex
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,24 +53,35 @@ def run_review(
     only: Only = "all",
     *,
     console: Console | None = None,
-    read: Callable[[str], str] = input,
-) -> None:
-    """Go through the case's claims with ``reviewer`` until they quit (q, Ctrl-D, or Ctrl-C at the main prompt)."""
+    read: Callable[[str], str] | None = None,
+    pending: Callable[[], list[str]] | None = None,
+) -> int:
+    """Go through the case's claims with ``reviewer`` until they quit: q or Ctrl-D (0 is returned), or Ctrl-C at
+    the main prompt (130, as a shell expects of an interrupted program).
+
+    ``read`` asks for a line (default: standard input); ``pending`` gives the lines already waiting after it, the
+    rest of a paste (default: taken from standard input when it is a terminal or a pipe).
+    """
     con = console or make_console()
     session = Session(folder, reviewer, only)
     if not session.queue and only != "all":
         con.print(f"No claims to review with --only {only}: {screens.progress_line(session)}")
-        return
+        return 0
+    if read is None:
+        stdin = _WaitingInput.of_stdin()
+        read = input
+        pending = pending or (stdin.take if stdin else None)
     editing = _line_editing()
     messages: list[tuple[Level, str]] = [("warn", w) for w in session.state.warnings]
     view: View = "claim"
     recorded = 0
     asked: Ask | None = None
+    interrupted = False
     try:
         while True:
             _show(con, session, view, messages, explain=session.asking is not asked)
             asked = session.asking
-            reply = _answer(con, session, read, editing)
+            reply = _answer(con, session, read, pending, editing)
             recorded += len(reply.recorded)
             messages = list(reply.messages)
             if reply.recorded:
@@ -73,8 +91,8 @@ def run_review(
             if reply.done:
                 break
             view = reply.view
-    except KeyboardInterrupt:  # between prompts: whatever was confirmed is already in the log
-        pass
+    except KeyboardInterrupt:  # at the main prompt or between prompts: whatever was confirmed is already in the log
+        interrupted = True
     con.print()
     saved = f"Saved: {recorded} event{'s' * (recorded != 1)} recorded this session, in {folder / LOG_FILE}"
     con.print(saved, soft_wrap=True)
@@ -82,9 +100,16 @@ def run_review(
     name = folder.name if folder.resolve().parent == reports_root().resolve() else str(folder)
     resume = f"Resume with: factcheck review {shlex.quote(name)} --reviewer {shlex.quote(session.reviewer)}"
     con.print(resume, soft_wrap=True)
+    return 130 if interrupted else 0
 
 
-def _answer(con: Console, session: Session, read: Callable[[str], str], editing: _Editing | None) -> Reply:
+def _answer(
+    con: Console,
+    session: Session,
+    read: Callable[[str], str],
+    pending: Callable[[], list[str]] | None,
+    editing: _Editing | None,
+) -> Reply:
     ask = session.asking
     try:
         line = _read_line(read, _prompt(session, ask), ask.prefill if ask else "", editing)
@@ -93,8 +118,19 @@ def _answer(con: Console, session: Session, read: Callable[[str], str], editing:
         return session.cancel() if ask else Reply(done=True)
     except KeyboardInterrupt:
         con.print()
-        return session.cancel() if ask else Reply(done=True)
-    return session.feed(line)
+        if ask is None:
+            raise
+        return session.cancel()
+    # A line may hold a whole paste (bracketed paste), or the paste's other lines may be waiting behind it.
+    first, *more = line.split("\n")
+    more += pending() if pending else []
+    if ask is not None and ask.free_text:
+        return session.feed("\n".join([first, *more]))
+    reply = session.feed(first)
+    ignored = sum(1 for extra in more if extra.strip())
+    if ignored:
+        reply.messages.insert(0, ("warn", f"ignored {ignored} pasted line{'s' * (ignored != 1)}: one answer at a time"))
+    return reply
 
 
 def _prompt(session: Session, ask: Ask | None) -> str:
@@ -115,6 +151,44 @@ class _Editing:
 
     def prefill(self, text: str) -> None:
         self.readline.set_startup_hook((lambda: self.readline.insert_text(text)) if text else None)
+
+
+class _WaitingInput:
+    """What is already waiting on standard input after a line was read: the rest of a paste, taken without blocking.
+
+    Only a terminal is asked: GNU readline takes a terminal's input a byte at a time, so the rest of a paste stays
+    in the terminal's queue until it is taken here.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buffer = b""
+
+    @classmethod
+    def of_stdin(cls) -> _WaitingInput | None:
+        try:
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+        # Only a terminal is asked. A pipe is a script, not a paste: its lines are answers, one prompt at a time.
+        return cls(fd) if os.isatty(fd) else None
+
+    def take(self) -> list[str]:
+        """The lines waiting now; an empty list when nothing is."""
+        blocking = os.get_blocking(self.fd)
+        try:
+            os.set_blocking(self.fd, False)
+            while select.select([self.fd], [], [], 0)[0]:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    break
+                self._buffer += chunk
+        except (BlockingIOError, InterruptedError):
+            pass
+        finally:
+            os.set_blocking(self.fd, blocking)
+        waiting, self._buffer = self._buffer, b""
+        return waiting.decode("utf-8", errors="replace").splitlines()
 
 
 def _line_editing() -> _Editing | None:
@@ -187,10 +261,15 @@ def print_recorded(folder: Path, events: Sequence[ReviewEvent], console: Console
         Console(stderr=True).print(Text(f"! {warning}", style="yellow"))
 
 
-def print_status(folders: Sequence[Path], console: Console | None = None) -> None:
-    """A table of cases with their review progress."""
+def print_status(folders: Sequence[Path], console: Console | None = None) -> int:
+    """A table of cases with their review progress, then a line for each case that could not be read; returns
+    how many could not."""
     con = console or make_console()
     if not folders:
         con.print("No cases yet: run 'factcheck extract' on a document first.")
-        return
-    con.print(screens.status_table(folders))
+        return 0
+    table, problems = screens.status_table(folders, con.width)
+    con.print(table)
+    for problem in problems:
+        con.print(Text(f"✗ {problem}", style="red"), no_wrap=True, overflow="ellipsis")
+    return len(problems)

@@ -110,9 +110,32 @@ def _normalised(text: str, full: NormalisedText, needle: str, lo: int, hi: int, 
     at = _find_in_range(full, needle, lo, hi)
     if at == -1:
         return None
-    start, end = full.span(at, at + len(needle))
+    start, end = full.span(*_with_edge_punctuation(full, at, at + len(needle), normalise(quote)))
     grounding = Grounding(method="normalised", score=1.0, model_quote=_if_different(quote, text, start, end))
     return Found(start, end, grounding)
+
+
+def _with_edge_punctuation(full: NormalisedText, at: int, end: int, quote: str) -> tuple[int, int]:
+    """Widen a match of the stripped needle over the punctuation the quote has at its edges, where the text has it
+    too: a quote ending "to the U.S." keeps its final period. Never ends inside one character of the text."""
+    lead = quote[: len(quote) - len(quote.lstrip(_EDGE_JUNK))].rstrip()
+    trail = quote[len(quote.rstrip(_EDGE_JUNK)) :].lstrip()
+    after = 0
+    while after < len(trail) and end + after < len(full.text) and full.text[end + after] == trail[after]:
+        after += 1
+    while after and (trail[after - 1] == " " or _inside_a_character(full, end + after)):
+        after -= 1
+    before = 0
+    while before < len(lead) and at - before > 0 and full.text[at - before - 1] == lead[-before - 1]:
+        before += 1
+    while before and (lead[-before] == " " or _inside_a_character(full, at - before)):
+        before -= 1
+    return at - before, end + after
+
+
+def _inside_a_character(full: NormalisedText, boundary: int) -> bool:
+    """Whether normalised offset ``boundary`` falls between two pieces of one original character ("…" is three)."""
+    return 0 < boundary < len(full.text) and full.origin[boundary] == full.origin[boundary - 1]
 
 
 def _find_in_range(full: NormalisedText, needle: str, lo: int, hi: int) -> int:

@@ -12,7 +12,17 @@ from typing import Literal
 
 from factcheck.errors import UserError
 from factcheck.grounding import ground_quote, occurrences
-from factcheck.models import AddClaimEvent, Case, Claim, ClaimKind, Grounding, Nature, ReviewState, Span
+from factcheck.models import (
+    AddClaimEvent,
+    Case,
+    Claim,
+    ClaimKind,
+    ClaimState,
+    Grounding,
+    Nature,
+    ReviewState,
+    Span,
+)
 from factcheck.review import check_reviewer, new_event_id, utc_now
 
 
@@ -33,6 +43,20 @@ def ground_pasted_quote(case: Case, quote: str) -> tuple[int, int, str]:
     return found.start, found.end, words
 
 
+def claim_at(state: ReviewState, start: int, end: int) -> ClaimState | None:
+    """The claim that stands exactly on ``[start, end)``, if any."""
+    return next((c for c in state.claims if (c.claim.start, c.claim.end) == (start, end)), None)
+
+
+def overlapping_claims(state: ReviewState, start: int, end: int) -> list[ClaimState]:
+    """Claims whose words overlap ``[start, end)`` without standing exactly there, in document order."""
+    return [
+        c
+        for c in state.claims
+        if c.claim.start < end and start < c.claim.end and (c.claim.start, c.claim.end) != (start, end)
+    ]
+
+
 def add_claim_event(
     state: ReviewState,
     *,
@@ -46,10 +70,13 @@ def add_claim_event(
     reviewer: str,
     at: datetime | None = None,
 ) -> AddClaimEvent:
-    """The event that adds a claim a reviewer found, grounded at ``[start, end)`` of the document."""
+    """The event that adds a claim a reviewer found, grounded at ``[start, end)`` of the document.
+
+    ``pasted`` is what the reviewer typed: the grounding is exact only when it is the document's text verbatim.
+    """
     document = state.case.document
     quote = document.text[start:end]
-    taken = next((c for c in state.claims if (c.claim.start, c.claim.end) == (start, end)), None)
+    taken = claim_at(state, start, end)
     if taken is not None:
         raise UserError(f"those words are already claim {taken.claim.id}")
     method: Literal["exact", "normalised"] = "exact" if pasted.strip() == quote else "normalised"

@@ -288,6 +288,11 @@ class Rating(Contract):
         "(published with its alternateName only)."
     )
     needs_evidence: bool = Field(default=True, description="A verdict needs a source or an explicit 'no source'.")
+    publish: bool = Field(
+        default=True,
+        description="Whether a claim with this verdict is published as a ClaimReview; false for a rating that is "
+        "not a fact-check, such as 'opinion'.",
+    )
 
 
 class RatingScale(Contract):
@@ -371,16 +376,35 @@ class ReviewerVerdict(Contract):
     at: datetime
 
 
+class SetAside(Contract):
+    """A verdict that no longer counts: the wording changed after it was given, or its reviewer rejected the claim."""
+
+    verdict: ReviewerVerdict
+    cause: Literal["edit", "reject"]
+    by: str = Field(description="The reviewer whose edit or rejection set it aside.")
+    at: datetime
+
+
 class ClaimState(Contract):
     """A claim as the review log leaves it: folded, never stored."""
 
     claim: Claim
     statement: str = Field(description="The current wording, after reviewers' edits.")
-    verdicts: dict[str, ReviewerVerdict] = Field(default_factory=dict, description="Latest verdict per reviewer.")
+    verdicts: dict[str, ReviewerVerdict] = Field(
+        default_factory=dict, description="Latest verdict per reviewer, given on the current wording."
+    )
     notes: list[NoteEvent] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
-    rejected: RejectEvent | None = None
+    rejected: RejectEvent | None = Field(
+        default=None, description="The rejection that stands; null while another reviewer's verdict disputes it."
+    )
     history: list[ReviewEvent] = Field(default_factory=list)
+    rejection: RejectEvent | None = Field(
+        default=None, exclude=True, description="The latest rejection not since restored, disputed or not."
+    )
+    set_aside: list[SetAside] = Field(
+        default_factory=list, exclude=True, description="Verdicts that no longer count, in the order set aside."
+    )
 
     @property
     def ratings(self) -> set[str]:
@@ -388,7 +412,8 @@ class ClaimState(Contract):
 
     @property
     def disputed(self) -> bool:
-        return len(self.ratings) > 1
+        """Reviewers' verdicts differ, or one reviewer rejected the claim while another's verdict stands."""
+        return len(self.ratings) > 1 or (self.rejection is not None and bool(self.verdicts))
 
     @property
     def reviewed(self) -> bool:
@@ -398,7 +423,17 @@ class ClaimState(Contract):
     def rating(self) -> str | None:
         """The agreed rating, or None while unreviewed or disputed."""
         ratings = self.ratings
-        return next(iter(ratings)) if len(ratings) == 1 else None
+        return next(iter(ratings)) if len(ratings) == 1 and not self.disputed else None
+
+    @property
+    def reworded(self) -> bool:
+        """Back to pending because the wording changed after its verdicts were given."""
+        last = self.set_aside[-1] if self.set_aside else None
+        return not self.verdicts and self.rejection is None and last is not None and last.cause == "edit"
+
+    def sources_by(self, reviewer: str) -> list[Source]:
+        """The sources ``reviewer`` cited on this claim, in the order cited."""
+        return [e.source for e in self.history if isinstance(e, SourceEvent) and e.reviewer == reviewer]
 
 
 class ReviewState(Contract):

@@ -18,6 +18,7 @@ from factcheck.report_md import render_markdown
 from factcheck.store import REPORT_FILE, list_cases
 
 __all__ = [
+    "AllReports",
     "IndexEntry",
     "Publisher",
     "Rendered",
@@ -45,11 +46,11 @@ def write_markdown_report(folder: Path) -> Path:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A rendered report, the file it belongs in by default, and what the user should be told besides."""
+    """A rendered report, the file it belongs in by default, and what the user should be told besides, a line each."""
 
     text: str
     default_path: Path
-    notice: str | None = None
+    notices: tuple[str, ...] = ()
 
 
 def render_case(folder: Path, fmt: str = "md", publisher_file: Path | None = None) -> Rendered:
@@ -64,25 +65,39 @@ def render_case(folder: Path, fmt: str = "md", publisher_file: Path | None = Non
         return Rendered(render_json(state, scale), default_path)
     publisher = load_publisher(folder.parent, publisher_file)
     reviews = build_claimreviews(state, scale, publisher)
-    return Rendered(reviews.to_json(), default_path, reviews.left_out_message())
+    notices = (reviews.summary(), reviews.left_out_message())
+    return Rendered(reviews.to_json(), default_path, tuple(notice for notice in notices if notice))
 
 
-def write_all_reports(root: Path) -> Path:
-    """Write every case's report.md, then ``root/index.md``; a case that cannot be read is listed as such."""
+@dataclass(frozen=True)
+class AllReports:
+    """What :func:`write_all_reports` wrote, and each case it could not read with the error that stopped it."""
+
+    index: Path
+    reports: list[Path]
+    failed: list[tuple[Path, FactcheckError]]
+
+
+def write_all_reports(root: Path) -> AllReports:
+    """Write every case's report.md, then ``root/index.md``; a case that cannot be read is listed there as such."""
     if not root.is_dir():
         raise UserError(f"{root}/: no reports folder here", hint="set FACTCHECK_REPORTS or run from the project")
     entries: list[IndexEntry] = []
+    reports: list[Path] = []
+    failed: list[tuple[Path, FactcheckError]] = []
     for folder in list_cases(root):
         try:
             state, scale = _load(folder)
         except FactcheckError as exc:
             entries.append(IndexEntry(folder.name, error=exc.message))
+            failed.append((folder, exc))
             continue
-        write_atomic(folder / REPORT_FILE, render_markdown(state, scale))
+        reports.append(folder / REPORT_FILE)
+        write_atomic(reports[-1], render_markdown(state, scale))
         entries.append(IndexEntry(folder.name, state, scale))
     path = root / INDEX_FILE
     write_atomic(path, render_index(entries))
-    return path
+    return AllReports(index=path, reports=reports, failed=failed)
 
 
 def _load(folder: Path) -> tuple[ReviewState, RatingScale]:

@@ -50,6 +50,7 @@ def _claim_data(claim: ClaimState, scale: RatingScale) -> dict[str, Any]:
     return {
         "id": claim.claim.id,
         "anchor": md.anchor(claim.claim.id),
+        "paragraph_number": claim.claim.paragraph + 1,
         "status": status_of(claim).value,
         "rating": rating.key if rating else None,
         "rating_label": rating.label if rating else None,

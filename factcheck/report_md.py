@@ -11,8 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 from factcheck import markdown as md
 from factcheck.models import (
     AddClaimEvent,
+    Case,
     ClaimState,
-    Document,
     Drafting,
     EditEvent,
     NoteEvent,
@@ -61,10 +61,9 @@ def render_markdown(state: ReviewState, scale: RatingScale) -> str:
     _drafting(out, state.case.drafting)
     _summary(out, counts, ratings)
     _claims_table(out, judged, ratings)
-    document = state.case.document
     for claim, status in judged:
         if status is not Status.rejected:
-            _claim_section(out, claim, status, document, ratings)
+            _claim_section(out, claim, status, state.case, ratings)
     _appendix(out, state, [claim for claim, _ in judged])
     return "\n".join(out) + "\n"
 
@@ -85,7 +84,7 @@ def _header(out: list[str], state: ReviewState, scale: RatingScale, counts: Tall
     if state.case.drafting.failures:
         failed = _plural(len(state.case.drafting.failures), "part", "parts")
         out += [f"> **Incomplete drafting:** {failed} of the drafting failed; claims there may be missing.", ""]
-    if any(r.kind == "authored" for r in state.case.drafting.recordings):
+    if _from_authored_fixture(state.case.drafting):
         out += ["> **Fixture:** the drafts in this case come from a hand-authored fixture, not from model output.", ""]
     reviewers = ", ".join(md.text(r) for r in sorted(state.reviewers)) or "none yet"
     reviewed = any(claim.history for claim in state.claims)
@@ -116,6 +115,7 @@ def _drafting(out: list[str], drafting: Drafting) -> None:
         f"- **Prompts:** {prompts or 'none recorded'}",
         f"- **Token usage:** {usage.requests:,} requests, {usage.prompt_tokens:,} prompt tokens, "
         f"{usage.completion_tokens:,} completion tokens"
+        + (" (estimated by the fixture, not measured)" if _from_authored_fixture(drafting) else "")
         + (f"; {drafting.cached_responses:,} answers from the local cache" if drafting.cached_responses else ""),
         f"- **Drafted:** {md.when(drafting.started_at)} to {md.when(drafting.finished_at)}",
     ]
@@ -180,8 +180,8 @@ def _verdict_cell(claim: ClaimState, status: Status, ratings: Ratings) -> str:
 # --------------------------------------------------------------------------------------------------- one claim
 
 
-def _claim_section(out: list[str], claim: ClaimState, status: Status, document: Document, ratings: Ratings) -> None:
-    drafted = claim.claim
+def _claim_section(out: list[str], claim: ClaimState, status: Status, case: Case, ratings: Ratings) -> None:
+    drafted, document = claim.claim, case.document
     out += [f"### {md.heading_of(drafted.id)}", ""]
     _verdict(out, claim, status, ratings)
     out.append(f"- **Statement:** {md.text(claim.statement)}")
@@ -195,8 +195,7 @@ def _claim_section(out: list[str], claim: ClaimState, status: Status, document: 
         out.append(f"- **Entities:** {'; '.join(md.text(e) for e in drafted.entities)}")
     if drafted.time_reference:
         out.append(f"- **Time:** {md.text(drafted.time_reference)}")
-    drafter = "a reviewer" if drafted.origin == "reviewer" else "the model"
-    out.append(f"- **Drafted by:** {drafter}; {_grounding(claim)}")
+    out.append(f"- **Drafted by:** {_drafter(claim, case.drafting)}; {_grounding(claim)}")
     out += [
         "",
         f"**Quote** (paragraph {drafted.paragraph + 1}, characters {drafted.start}–{drafted.end}):",
@@ -240,6 +239,23 @@ def _verdict(out: list[str], claim: ClaimState, status: Status, ratings: Ratings
 def _agreed_rating(claim: ClaimState) -> str:
     """The rating every reviewer gave, for a claim whose status is agreed."""
     return next(iter(claim.verdicts.values())).rating
+
+
+def _drafter(claim: ClaimState, drafting: Drafting) -> str:
+    """Who wrote the draft: the reviewer who added it, the fixture the case was replayed from, or the model."""
+    if claim.claim.origin == "reviewer":
+        added = next((e for e in claim.history if isinstance(e, AddClaimEvent)), None)
+        return f"a reviewer, {md.text(added.reviewer)}" if added else "a reviewer"
+    model = f"the model {md.text(claim.claim.model or drafting.model)}"
+    kinds = {r.kind for r in drafting.recordings}
+    if kinds == {"authored"}:
+        return "a hand-authored fixture (not model output)"
+    # A replay does not record which saved exchange answered which chunk, so a mixed one cannot say which it was.
+    return f"{model} or a hand-authored fixture (the recordings mix both)" if "authored" in kinds else model
+
+
+def _from_authored_fixture(drafting: Drafting) -> bool:
+    return any(r.kind == "authored" for r in drafting.recordings)
 
 
 def _grounding(claim: ClaimState) -> str:

@@ -36,12 +36,15 @@ from factcheck.models import (
     ReviewerVerdict,
     ReviewEvent,
     ReviewState,
+    SetAside,
     Source,
     SourceEvent,
     VerdictEvent,
 )
 
 Only = Literal["unreviewed", "disputed", "all"]
+MAX_TEXT_CHARS = 4_000
+"""The longest note or excerpt a reviewer may record."""
 ONLY: tuple[Only, ...] = ("unreviewed", "disputed", "all")
 
 
@@ -131,7 +134,8 @@ class _Folding:
     verdicts: dict[str, VerdictEvent] = field(default_factory=dict)
     notes: list[NoteEvent] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
-    rejected: RejectEvent | None = None
+    rejection: RejectEvent | None = None
+    set_aside: list[SetAside] = field(default_factory=list)
     history: list[ReviewEvent] = field(default_factory=list)
 
     def apply(self, event: ReviewEvent) -> None:
@@ -144,26 +148,41 @@ class _Folding:
             if all(s.url != event.source.url for s in self.sources):
                 self.sources.append(event.source)
         elif isinstance(event, EditEvent):
+            # A verdict applies to the wording it was given on: new wording waits for new verdicts.
+            if event.statement != self.statement:
+                self._set_aside(list(self.verdicts), event)
             self.statement = event.statement
         elif isinstance(event, RejectEvent):
-            self.rejected = event
+            self._set_aside([event.reviewer] if event.reviewer in self.verdicts else [], event)
+            self.rejection = event
         elif isinstance(event, RestoreEvent):
-            self.rejected = None
+            self.rejection = None
+
+    def _set_aside(self, reviewers: list[str], by: EditEvent | RejectEvent) -> None:
+        for name in reviewers:
+            verdict = _reviewer_verdict(self.verdicts.pop(name))
+            self.set_aside.append(SetAside(verdict=verdict, cause=by.action, by=by.reviewer, at=by.at))
 
     def state(self) -> ClaimState:
         # Every part was validated when it was read or made; building the model again would only cost time.
+        # A rejection while another reviewer's verdict stands is a dispute, not a rejection.
         return ClaimState.model_construct(
             claim=self.claim,
             statement=self.statement,
-            verdicts={
-                name: ReviewerVerdict(reviewer=name, rating=v.rating, note=v.note, no_source=v.no_source, at=v.at)
-                for name, v in self.verdicts.items()
-            },
+            verdicts={name: _reviewer_verdict(v) for name, v in self.verdicts.items()},
             notes=self.notes,
             sources=self.sources,
-            rejected=self.rejected,
+            rejected=None if self.verdicts else self.rejection,
             history=self.history,
+            rejection=self.rejection,
+            set_aside=self.set_aside,
         )
+
+
+def _reviewer_verdict(event: VerdictEvent) -> ReviewerVerdict:
+    return ReviewerVerdict(
+        reviewer=event.reviewer, rating=event.rating, note=event.note, no_source=event.no_source, at=event.at
+    )
 
 
 def fold(case: Case, events: Iterable[ReviewEvent], warnings: Sequence[str] = ()) -> ReviewState:
@@ -230,6 +249,8 @@ class Progress:
     rejected: int
     ratings: dict[str, int]
     """Agreed verdicts by rating key, in the scale's order; keys no longer on the scale at the end."""
+    reworded: int = 0
+    """Claims back to pending because their wording changed after they were rated."""
 
 
 def progress(state: ReviewState, scale: RatingScale) -> Progress:
@@ -241,6 +262,7 @@ def progress(state: ReviewState, scale: RatingScale) -> Progress:
         disputed=sum(c.disputed and c.rejected is None for c in state.claims),
         rejected=sum(c.rejected is not None for c in state.claims),
         ratings={key: agreed[key] for key in order if agreed[key]},
+        reworded=sum(c.reworded for c in state.claims),
     )
 
 
@@ -276,9 +298,22 @@ def check_url(text: str) -> str:
     return url
 
 
+def check_text(text: str | None, what: str = "note") -> str | None:
+    """A note or excerpt stripped (None when empty), or a UserError when it is longer than MAX_TEXT_CHARS."""
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise UserError(f"the {what} is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+    return text or None
+
+
 def make_source(url: str, title: str | None = None, excerpt: str | None = None) -> Source:
+    """A source cited as ``url``; its title defaults to the URL."""
     url = check_url(url)
-    return Source(url=url, title=(title or "").strip() or url, excerpt=(excerpt or "").strip() or None)
+    return Source(url=url, title=(title or "").strip() or url, excerpt=check_text(excerpt, "excerpt"))
+
+
+class MissingSource(UserError):
+    """A verdict that needs evidence, from a reviewer who has cited no source on the claim and gave no reason."""
 
 
 def build_verdict(
@@ -295,27 +330,30 @@ def build_verdict(
 ) -> list[ReviewEvent]:
     """The events that record one verdict (the source first, when one is given), once every rule holds.
 
-    A rating that needs evidence needs a source: one given now, one already on the claim, or an explicit statement
-    that there is none, with a note saying why.
+    A rating that needs evidence needs a source of the reviewer's own: one given now, one they cited on the claim
+    before, or an explicit statement that there is none, with a note saying why. Another reviewer's source is
+    theirs: a verdict never rests on it unseen.
     """
     claim = require_claim(state, claim_id)
+    reviewer = check_reviewer(reviewer)
     found = scale.rating(rating)
     if found is None:
         keys = ", ".join(r.key for r in scale.ratings)
         raise UserError(f"{rating!r} is not a rating of the {scale.name} scale", hint=f"use one of: {keys}")
-    if claim.rejected is not None:
-        raise UserError(f"claim {claim_id} is rejected ({claim.rejected.reason})", hint="restore it first")
-    note = (note or "").strip() or None
+    rejection = claim.rejection
+    if rejection is not None and (claim.rejected is not None or rejection.reviewer == reviewer):
+        raise UserError(f"claim {claim_id} is rejected ({rejection.reason})", hint="restore it first")
+    note = check_text(note)
     if no_source and source is not None:
         raise UserError("a verdict has either a source or 'no source', not both")
     if no_source and note is None:
         raise UserError("a verdict without a source needs a note saying why")
-    if found.needs_evidence and source is None and not claim.sources and not no_source:
-        raise UserError(
-            f"a {found.key!r} verdict needs a source", hint="cite one, or state there is none with a note saying why"
+    if found.needs_evidence and source is None and not no_source and not claim.sources_by(reviewer):
+        raise MissingSource(
+            f"a {found.key!r} verdict needs a source {reviewer} cited on claim {claim_id}",
+            hint="cite one, or state there is none with a note saying why",
         )
     at = at or utc_now()
-    reviewer = check_reviewer(reviewer)
     events: list[ReviewEvent] = []
     if source is not None:
         events.append(SourceEvent(event_id=new_event_id(), at=at, reviewer=reviewer, claim_id=claim_id, source=source))

@@ -4,11 +4,13 @@ the queue and the status of every case. Rendering only; nothing here reads input
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -29,7 +31,7 @@ from factcheck.models import (
     SourceEvent,
     VerdictEvent,
 )
-from factcheck.review import load_scale, load_state, progress
+from factcheck.review import Progress, load_scale, load_state, progress
 from factcheck.session import Session
 
 CONTEXT_CHARS = 300
@@ -98,11 +100,18 @@ def _claim_panel(session: Session, state: ClaimState, document: Document) -> Pan
     if edit is not None:
         was = f"edited by {edit.reviewer} {_when(edit.at)}; drafted as: {claim.statement}"
         wording.add_row("", Text(was, style="dim"))
+    if state.reworded:
+        last = state.set_aside[-1]
+        count = sum(s.cause == "edit" and (s.by, s.at) == (last.by, last.at) for s in state.set_aside)
+        aside = f"wording changed; {count} earlier verdict{'s' * (count != 1)} set aside: rate the new wording"
+        wording.add_row("", Text(aside, style="yellow"))
     body: list[RenderableType] = [meta, Text(), _in_context(document, claim.start, claim.end), Text(), wording]
-    if state.rejected is not None:
-        rejected = state.rejected
+    if state.rejection is not None:
+        rejected = state.rejection
         why = f"{rejected.reason.replace('_', ' ')}" + (f": {rejected.detail}" if rejected.detail else "")
         line = Text(f"REJECTED ({why}) by {rejected.reviewer} {_when(rejected.at)}", style="bold red")
+        if state.rejected is None:
+            line.append(" · DISPUTED: a verdict of another reviewer stands")
         body += [Text(), line + Text("   u restores it", style="dim")]
     title = f"#{session.number(claim.id)}  {claim.id}"
     return Panel(Group(*body), title=title, title_align="left", border_style="red" if state.disputed else "blue")
@@ -149,7 +158,8 @@ def _questions(state: ClaimState) -> RenderableType:
 def _decided(session: Session, state: ClaimState) -> RenderableType:
     title = Text("\nDecided so far", style="bold underline")
     if state.disputed:
-        title.append("   DISPUTED: the reviewers' latest verdicts differ", style="bold red")
+        differ = "a rejection stands against a verdict" if state.rejection else "the reviewers' latest verdicts differ"
+        title.append(f"   DISPUTED: {differ}", style="bold red")
     if not state.history:
         return Group(title, Text("nothing yet", style="dim"))
     table = Table.grid(padding=(0, 2))
@@ -160,6 +170,11 @@ def _decided(session: Session, state: ClaimState) -> RenderableType:
         if verdict.note:
             what.append(f"  {verdict.note}")
         table.add_row(Text(_when(verdict.at), style="dim"), Text(verdict.reviewer), Text("verdict"), what)
+    for old in state.set_aside:
+        why = "the wording changed since" if old.cause == "edit" else f"{old.by} rejected the claim since"
+        what = Text(f"{commands.label(session.scale, old.verdict.rating)}  ({why})", style="dim")
+        table.add_row(Text(_when(old.verdict.at), style="dim"), Text(old.verdict.reviewer, style="dim"),
+                      Text("set aside", style="dim"), what)  # fmt: skip
     others = [e for e in state.history if not isinstance(e, VerdictEvent | EditEvent)]
     if len(others) > HISTORY_SHOWN:
         table.add_row("", "", Text("…", style="dim"), Text(f"{len(others) - HISTORY_SHOWN} earlier", style="dim"))
@@ -172,7 +187,7 @@ def _history_cells(event: ReviewEvent) -> tuple[Text, Text]:
     if isinstance(event, NoteEvent):
         return Text("note"), Text(event.text)
     if isinstance(event, SourceEvent):
-        source = Text(event.source.title + "  ")
+        source = Text("" if event.source.title == event.source.url else event.source.title + "  ")
         source.append(event.source.url, style="cyan underline")
         if event.source.excerpt:
             source.append(f"\n“{event.source.excerpt}”", style="italic")
@@ -189,8 +204,10 @@ def _history_cells(event: ReviewEvent) -> tuple[Text, Text]:
 
 
 def _legend(session: Session, state: ClaimState) -> RenderableType:
-    reject = ("u", "restore") if state.rejected is not None else ("r", "reject")
-    decide = [("v", "verdict"), ("n", "note"), ("s", "source"), ("e", "edit wording"), reject, ("a", "add a claim")]
+    reject = [("u", "restore")] if state.rejection is not None else []
+    if state.rejection is None or session.reviewer in state.verdicts:
+        reject.insert(0, ("r", "reject"))
+    decide = [("v", "verdict"), ("n", "note"), ("s", "source"), ("e", "edit wording"), *reject, ("a", "add a claim")]
     move = [("k", "next"), ("b", "back"), ("g", "go to #"), ("l", "list"), ("?", "help"), ("q", "quit")]
     ratings = Text("rate at once by typing a key: ", style="dim")
     ratings.append(" · ".join(r.key for r in session.scale.ratings), style="cyan")
@@ -219,8 +236,9 @@ def help_screen(scale: RatingScale) -> RenderableType:
         needs = "needed" if rating.needs_evidence else "optional"
         ratings.add_row(str(number), rating.key, rating.label, rating.definition, needs)
     tips = Text(
-        "A verdict that needs a source asks for one; answer 'none' to state there is none, with a note why.\n"
-        "An empty answer, or Ctrl-C, cancels a form. Each action is saved the moment you confirm it.",
+        "A verdict that needs a source asks for one of yours; answer 'none' to state there is none, with a note why.\n"
+        "Enter on a form's first field, or Ctrl-C anywhere in it, cancels it. Each action is saved the moment you\n"
+        "confirm it. Pasted lines join a note, excerpt, wording or quote; anywhere else they are ignored.",
         style="dim",
     )
     return Group(Text(), keys, Text(), ratings, tips)
@@ -249,6 +267,8 @@ def _status(session: Session, state: ClaimState) -> Text:
         return Text("rejected", style="dim")
     if state.disputed:
         return Text("disputed", style="red")
+    if state.reworded:
+        return Text("re-worded, waiting", style="yellow")
     if state.rating is not None:
         mine = "" if session.reviewer in state.verdicts else " (not yours)"
         return Text(commands.label(session.scale, state.rating) + mine, style="green")
@@ -259,27 +279,79 @@ def _when(at: datetime) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def status_table(folders: Sequence[Path]) -> Table:
+@dataclass(frozen=True)
+class _CaseStatus:
+    slug: str
+    counts: Progress | None
+    """None when the case could not be read."""
+    reviewers: str = ""
+    notes: tuple[str, ...] = ()
+
+    def cells(self, between_verdicts: str = "\n") -> tuple[Text, ...]:
+        counts = self.counts
+        if counts is None:
+            return Text(), Text(), Text(), Text("unreadable", style="red"), Text()
+        verdicts = between_verdicts.join(f"{key} {n}" for key, n in counts.ratings.items()) or "—"
+        return (
+            Text(f"{counts.reviewed}/{counts.total}", style="green" if counts.reviewed == counts.total else ""),
+            Text(str(counts.disputed), style="red" if counts.disputed else ""),
+            Text(str(counts.rejected)),
+            Text(verdicts),
+            Text(self.reviewers),
+        )
+
+
+STATUS_COUNTS_WIDTH = 62
+"""Columns the one-row status table needs beside the slug: three counts, verdicts and reviewers, with padding."""
+
+
+def status_table(folders: Sequence[Path], width: int) -> tuple[RenderableType, list[str]]:
+    """The review progress of each case, and a one-line problem for each case that could not be read.
+
+    A table with each case on one row when the longest slug fits beside the counts in ``width`` columns; else each
+    slug on a line of its own with its counts below, so that a slug is never broken over lines.
+    """
+    cases: list[_CaseStatus] = []
+    problems: list[str] = []
+    for folder in folders:
+        try:
+            state = load_state(folder)
+            counts = progress(state, load_scale(state.case.scale))
+        except FactcheckError as exc:
+            cases.append(_CaseStatus(folder.name, None))
+            problems.append(f"{folder.name}: {exc.message.replace(str(folder) + '/', '')}")
+            continue
+        notes = [f"{counts.reworded} re-worded, to rate again"] if counts.reworded else []
+        notes += [f"{len(state.warnings)} log warning(s)"] if state.warnings else []
+        cases.append(_CaseStatus(folder.name, counts, ", ".join(state.reviewers), tuple(notes)))
+    if max((len(c.slug) for c in cases), default=0) + STATUS_COUNTS_WIDTH <= width:
+        return _status_rows(cases), problems
+    return _status_stacked(cases), problems
+
+
+def _status_rows(cases: list[_CaseStatus]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
-    table.add_column("case", overflow="fold", min_width=16)
+    table.add_column("case", no_wrap=True)
     for name in ("reviewed", "disputed", "rejected"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("verdicts", min_width=10)
     table.add_column("reviewers", min_width=9)
-    for folder in folders:
-        table.add_row(*_status_row(folder))
+    for case in cases:
+        table.add_row(Text("\n").join([Text(case.slug), *(Text(n, style="yellow") for n in case.notes)]), *case.cells())
     return table
 
 
-def _status_row(folder: Path) -> tuple[RenderableType, ...]:
-    try:
-        state = load_state(folder)
-        scale = load_scale(state.case.scale)
-    except FactcheckError as exc:
-        return Text(folder.name), "", "", "", Text(str(exc), style="red"), ""
-    counts = progress(state, scale)
-    verdicts = "\n".join(f"{key} {n}" for key, n in counts.ratings.items()) or "—"
-    reviewed = Text(f"{counts.reviewed}/{counts.total}", style="green" if counts.reviewed == counts.total else "")
-    disputed = Text(str(counts.disputed), style="red" if counts.disputed else "")
-    warnings = Text(f"\n{len(state.warnings)} log warning(s)", style="yellow") if state.warnings else Text()
-    return Text(folder.name) + warnings, reviewed, disputed, str(counts.rejected), verdicts, ", ".join(state.reviewers)
+def _status_stacked(cases: list[_CaseStatus]) -> RenderableType:
+    lines: list[RenderableType] = []
+    for case in cases:
+        lines.append(Text(case.slug, style="bold", no_wrap=True, overflow="ellipsis"))
+        reviewed, disputed, rejected, verdicts, reviewers = case.cells(between_verdicts=", ")
+        if case.counts is None:
+            lines.append(Padding(verdicts, (0, 0, 0, 2)))
+            continue
+        parts = [reviewed + " reviewed", disputed + " disputed", rejected + " rejected", verdicts]
+        if reviewers.plain:
+            parts.append(Text.assemble("by ", reviewers))
+        lines.append(Padding(Text(" · ").join(parts), (0, 0, 0, 2)))
+        lines += [Padding(Text(note, style="yellow"), (0, 0, 0, 2)) for note in case.notes]
+    return Group(*lines)

@@ -3,7 +3,9 @@
 The console feeds it one line at a time and shows what it answers. A command either acts at once (move, restore)
 or opens a short form that asks for what it needs one field at a time; when the last field is answered, the events
 are appended to the case's review log before ``feed`` returns, so nothing confirmed can be lost by what happens
-next. An empty answer to a required field cancels the form and records nothing.
+next. An empty answer to the first field asked cancels the form and records nothing; later on, an empty answer
+takes an optional field's default, and a required field is asked again (``cancel`` still drops the form), so a
+stray Enter never throws away what was typed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from factcheck import commands as parse
 from factcheck import store
 from factcheck.commands import Ask, Level, Reply
 from factcheck.errors import CaseError, FactcheckError, UserError
-from factcheck.missed_claims import add_claim_event, ground_pasted_quote
+from factcheck.missed_claims import add_claim_event, claim_at, ground_pasted_quote, overlapping_claims
 from factcheck.models import (
     AddClaimEvent,
     ClaimState,
@@ -73,6 +75,7 @@ class Session:
         self.position = self._resume_at(events)
         self._form: Form | None = None
         self._asking: Ask | None = None
+        self._answered = 0
         self._reply = Reply()
 
     # ------------------------------------------------------------------------------------------- what is shown
@@ -96,7 +99,7 @@ class Session:
     def needs_attention(self, claim: ClaimState) -> bool:
         """Whether the claim still waits for this reviewer in this queue."""
         if self.only == "all":
-            return self.reviewer not in claim.verdicts and claim.rejected is None
+            return self.reviewer not in claim.verdicts and claim.rejection is None
         return in_filter(claim, self.only)
 
     # ------------------------------------------------------------------------------------------- input
@@ -156,6 +159,7 @@ class Session:
 
     def _open(self, form: Form) -> None:
         self._form = form
+        self._answered = 0
         self._step(None)
 
     def _step(self, answer: str | None) -> None:
@@ -180,9 +184,21 @@ class Session:
         while True:
             answer = yield ask
             try:
-                return read(answer.strip())
+                value = read(answer.strip())
             except FactcheckError as exc:
                 self._say("error", str(exc))
+                continue
+            except parse.Cancel:
+                if not self._answered:
+                    raise
+                self._say("error", f"{ask.label.lower()} is required here (Ctrl-C cancels the whole form)")
+                continue
+            self._answered += 1
+            return value
+
+    def _cancels(self) -> str:
+        """What Enter does on a required field: cancel the form only when nothing has been answered yet."""
+        return "Enter cancels" if not self._answered else "required"
 
     def _say(self, level: Level, text: str) -> None:
         self._reply.messages.append((level, text))
@@ -190,7 +206,8 @@ class Session:
     # ------------------------------------------------------------------------------------------- forms
 
     def _verdict_form(self, claim: ClaimState, preset: str) -> Form:
-        if claim.rejected is not None:
+        rejection = claim.rejection
+        if rejection is not None and (claim.rejected is not None or rejection.reviewer == self.reviewer):
             raise UserError("this claim is rejected", hint="u restores it; then it can have a verdict")
         if preset:
             rating = parse.rating(self.scale, preset)
@@ -199,35 +216,43 @@ class Session:
             rating = yield from self._ask(ask, lambda text: parse.rating(self.scale, parse.required(text)))
             self._say("info", f"rating: {rating.label}")
         source: Source | None = None
-        note: str | None = None
-        if rating.needs_evidence and not claim.sources:
-            hint = "the page you checked it against, or 'none' if nothing citable exists · Enter cancels"
-            url = yield from self._ask(Ask("Source URL", hint), parse.url_or_none)
-            if url is None:
-                hint = "required: what you checked, and why nothing can be cited · Enter cancels"
-                note = yield from self._ask(Ask("Why no source", hint), parse.required)
-            else:
-                source = yield from self._source_details(url)
-        no_source = note is not None
-        if note is None:
-            note = yield from self._ask(Ask("Note", "optional: why this rating · Enter for none"), parse.optional)
+        why: str | None = None
+        if rating.needs_evidence:
+            source, why = yield from self._evidence(claim)
+        note = why or (yield from self._ask(parse.VERDICT_NOTE, parse.optional_note))
         return build_verdict(
             self.state, self.scale, claim_id=claim.claim.id, rating=rating.key, reviewer=self.reviewer,
-            note=note, source=source, no_source=no_source, at=self._now(),
+            note=note, source=source, no_source=why is not None, at=self._now(),
         )  # fmt: skip
 
+    def _evidence(self, claim: ClaimState) -> Generator[Ask, str, tuple[Source | None, str | None]]:
+        """A new source, or why none can be cited; (None, None) when the verdict rests on a source of this
+        reviewer's own already on the claim. Another reviewer's source never counts unseen: cite it to rest on it."""
+        own = claim.sources_by(self.reviewer)
+        if own:
+            hint = f"Enter keeps yours ({parse.clip(own[-1].title, 40)}); or another URL, or 'none'"
+            url = yield from self._ask(Ask("Source URL", hint), lambda text: parse.url_or_none(text) if text else "")
+            if url == "" or any(s.url == url for s in own):
+                return None, None
+        else:
+            hint = f"the page you checked it against, or 'none' if nothing citable exists · {self._cancels()}"
+            url = yield from self._ask(Ask("Source URL", hint), parse.url_or_none)
+        if url is None:
+            why = yield from self._ask(parse.WHY_NO_SOURCE, parse.required_note)
+            return None, why
+        source = yield from self._source_details(url)
+        return source, None
+
     def _source_details(self, url: str) -> Generator[Ask, str, Source]:
-        title = yield from self._ask(Ask("Title", "of the page or document · Enter cancels"), parse.required)
-        excerpt = yield from self._ask(
-            Ask("Excerpt", "optional: the passage that matters · Enter for none"), parse.optional
-        )
+        title = yield from self._ask(parse.TITLE, parse.optional)
+        excerpt = yield from self._ask(parse.EXCERPT, parse.optional_excerpt)
         return make_source(url, title, excerpt)
 
     def _source_form(self, claim: ClaimState, preset: str) -> Form:
         def new_url(text: str) -> str:
             url = check_url(parse.required(text))
-            if any(s.url == url for s in claim.sources):
-                raise UserError("that source is already on this claim")
+            if any(s.url == url for s in claim.sources_by(self.reviewer)):
+                raise UserError("you already cited that source on this claim")
             return url
 
         if preset:
@@ -238,7 +263,10 @@ class Session:
         return [self._event(SourceEvent, claim, source=source)]
 
     def _note_form(self, claim: ClaimState, preset: str) -> Form:
-        text = preset or (yield from self._ask(Ask("Note", "Enter cancels"), parse.required))
+        if preset:
+            text = parse.required_note(preset)
+        else:
+            text = yield from self._ask(Ask("Note", "Enter cancels", free_text=True), parse.required_note)
         return [self._event(NoteEvent, claim, text=text)]
 
     def _edit_form(self, claim: ClaimState, preset: str) -> Form:
@@ -246,59 +274,55 @@ class Session:
             text = preset
         else:
             hint = "change the text so the claim stands on its own · Enter as it is changes nothing"
-            ask = Ask("New wording", hint, prefill=claim.statement)
+            ask = Ask("New wording", hint, prefill=claim.statement, free_text=True)
             text = yield from self._ask(ask, parse.required)
+        text = " ".join(line.strip() for line in text.splitlines() if line.strip())  # a wording is one line
         if text == claim.statement:
             self._say("info", "the wording is unchanged; nothing recorded")
             return []
         return [self._event(EditEvent, claim, statement=text, previous=claim.statement)]
 
     def _reject_form(self, claim: ClaimState, preset: str) -> Form:
-        if claim.rejected is not None:
+        if claim.rejection is not None and self.reviewer not in claim.verdicts:
             raise UserError("this claim is already rejected", hint="u restores it")
         if preset:
             reason = parse.reject_reason(preset)
         else:
-            choices = tuple((str(i), key, text) for i, (key, text) in enumerate(parse.REJECT_REASONS, start=1))
-            reason = yield from self._ask(
-                Ask("Reason", "a number or a name · Enter cancels", choices), parse.reject_reason
-            )
+            reason = yield from self._ask(parse.REASON, parse.reject_reason)
         detail: str | None
         if reason == "other":
-            detail = yield from self._ask(Ask("Why", "required for 'other' · Enter cancels"), parse.required)
+            hint = f"required for 'other' · {self._cancels()}"
+            detail = yield from self._ask(Ask("Why", hint, free_text=True), parse.required_note)
         else:
-            hint = "optional, e.g. which claim it repeats · Enter for none"
-            detail = yield from self._ask(Ask("Details", hint), parse.optional)
+            detail = yield from self._ask(parse.DETAILS, parse.optional_note)
         return [self._event(RejectEvent, claim, reason=reason, detail=detail)]
 
     def _add_form(self, preset: str) -> Form:
-        def grounded(text: str) -> tuple[int, int, str]:
+        def grounded(text: str) -> tuple[int, int, str, str]:
             start, end, words = ground_pasted_quote(self.case, parse.required(text))
-            taken = next((c for c in self.state.claims if (c.claim.start, c.claim.end) == (start, end)), None)
+            taken = claim_at(self.state, start, end)
             if taken is not None:
                 number = self.number(taken.claim.id)
                 where = f"g {number} goes there" if number else "it is outside this queue"
                 raise UserError(f"those words are already claim {taken.claim.id}", hint=where)
-            return start, end, words
+            return start, end, words, text
 
         if preset:
-            start, end, words = grounded(preset)
+            start, end, words, pasted = grounded(preset)
         else:
             hint = "paste the exact words from the document · Enter cancels"
-            start, end, words = yield from self._ask(Ask("Quote", hint), grounded)
+            start, end, words, pasted = yield from self._ask(Ask("Quote", hint, free_text=True), grounded)
         paragraph = self.case.document.paragraph_index(start) + 1
         self._say("info", f"found in paragraph {paragraph}: {parse.clip(words, 120)!r}")
-        statement = yield from self._ask(
-            Ask("Claim", "the claim so it stands alone · Enter uses the quote"), parse.optional
-        )
-        nature = yield from self._ask(Ask("Nature", "fact or opinion · Enter for fact"), parse.nature)
-        choices = tuple((str(i), k.value, k.value.replace("_", " ")) for i, k in enumerate(parse.KINDS, start=1))
-        kind = yield from self._ask(Ask("Kind", "a number or a name · Enter for other", choices), parse.kind)
-        worth = yield from self._ask(
-            Ask("Check-worthiness", "1 (low) to 5 (high) · Enter for 3"), parse.checkworthiness
-        )
+        overlaps = [self._ref(c.claim.id) for c in overlapping_claims(self.state, start, end)]
+        if overlaps:
+            self._say("warn", f"overlaps {', '.join(overlaps)}: check it is not the same claim")
+        statement = yield from self._ask(parse.WORDING, parse.optional)
+        nature = yield from self._ask(parse.NATURE, parse.nature)
+        kind = yield from self._ask(parse.KIND, parse.kind)
+        worth = yield from self._ask(parse.CHECKWORTHINESS, parse.checkworthiness)
         event = add_claim_event(
-            self.state, start=start, end=end, pasted=preset or words, statement=statement or words, kind=kind,
+            self.state, start=start, end=end, pasted=pasted, statement=statement or words, kind=kind,
             nature=nature, checkworthiness=worth, reviewer=self.reviewer, at=self._now(),
         )  # fmt: skip
         return [event]
@@ -316,11 +340,15 @@ class Session:
             raise UserError("there is no claim here", hint="a adds one")
         return claim
 
+    def _ref(self, claim_id: str) -> str:
+        number = self.number(claim_id)
+        return f"#{number} {claim_id}" if number else claim_id
+
     def _event(self, kind: type[E], claim: ClaimState, **fields: Any) -> E:
         return kind(event_id=new_event_id(), at=self._now(), reviewer=self.reviewer, claim_id=claim.claim.id, **fields)
 
     def _restore(self, claim: ClaimState) -> None:
-        if claim.rejected is None:
+        if claim.rejection is None:
             raise UserError("this claim is not rejected")
         self._record([self._event(RestoreEvent, claim)])
 
@@ -331,6 +359,7 @@ class Session:
             raise CaseError(
                 f"{self.folder / store.LOG_FILE}: cannot be written ({exc.strerror}); nothing recorded"
             ) from None
+        before = self.state.get(events[-1].claim_id)
         self._reply.recorded.extend(events)
         self._reply.view = "claim"
         self._refresh()
@@ -341,18 +370,19 @@ class Session:
             self.queue.insert(self.position + 1 if self.queue else 0, last.claim_id)
             self.position = self.queue.index(last.claim_id)
         for event in events:
-            self._say("ok", f"#{self.number(event.claim_id)} {event.claim_id}: {parse.describe(event, self.scale)}")
+            self._say("ok", f"{self._ref(event.claim_id)}: {parse.describe(event, self.scale)}")
+        set_aside = parse.set_aside(before, last, self.scale) if before is not None else None
+        if set_aside:
+            self._say(*set_aside)
         if isinstance(last, VerdictEvent | RejectEvent):
             self._after_decision(last)
 
     def _after_decision(self, event: VerdictEvent | RejectEvent) -> None:
         """Warn of a dispute, then go on to the next claim that waits for this reviewer."""
         claim = self.state.get(event.claim_id)
-        if isinstance(event, VerdictEvent) and claim is not None:
-            rated = [(v.reviewer, v.rating) for v in claim.verdicts.values() if v.rating != event.rating]
-            differ = [f"{reviewer} rated it {parse.label(self.scale, key)}" for reviewer, key in rated]
-            if differ:
-                self._say("warn", "disputed: " + "; ".join(differ))
+        dispute = parse.dispute(claim, event, self.scale) if claim is not None else None
+        if dispute:
+            self._say("warn", dispute)
         ahead = self.queue[self.position + 1 :] + self.queue[: self.position]
         waiting = next((cid for cid in ahead if (c := self.state.get(cid)) and self.needs_attention(c)), None)
         if waiting is None:

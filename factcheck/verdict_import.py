@@ -1,8 +1,9 @@
 """Import verdicts from a CSV or JSONL file: every row is checked first, and one bad row refuses the whole file.
 
-Columns (CSV header or JSON keys): claim_id, rating, reviewer, note, source_url, source_title, no_source. Rows are
-appended to the review log together, under one lock; their event ids derive from the file's content, so importing
-the same file twice records its verdicts once.
+Columns (CSV header or JSON keys): claim_id, rating, reviewer, note, source_url, source_title, no_source. A verdict
+that needs evidence needs a source_url in its row, or one its reviewer cited on the claim before, or no_source with a
+note; notes are at most 4,000 characters. Rows are appended to the review log together, under one lock; their event
+ids derive from the file's content, so importing the same file twice records its verdicts once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from pathlib import Path
 from factcheck import store
 from factcheck.errors import FactcheckError, UserError
 from factcheck.models import RatingScale, ReviewEvent, ReviewState, VerdictEvent
-from factcheck.review import build_verdict, check_reviewer, load_scale, load_state, make_source, utc_now
+from factcheck.review import (
+    MissingSource,
+    build_verdict,
+    check_reviewer,
+    load_scale,
+    load_state,
+    make_source,
+    utc_now,
+)
 
 COLUMNS = ("claim_id", "rating", "reviewer", "note", "source_url", "source_title", "no_source")
 REQUIRED = ("claim_id", "rating")
@@ -166,10 +175,13 @@ def _row_events(
     url, title = _text(row, "source_url"), _text(row, "source_title")
     if title and not url:
         raise UserError("source_title without a source_url")
-    events = build_verdict(
-        state, scale, claim_id=claim_id, rating=rating, reviewer=reviewer, note=_text(row, "note"),
-        source=make_source(url, title) if url else None, no_source=_flag(row.get("no_source")), at=utc_now(),
-    )  # fmt: skip
+    try:
+        events = build_verdict(
+            state, scale, claim_id=claim_id, rating=rating, reviewer=reviewer, note=_text(row, "note"),
+            source=make_source(url, title) if url else None, no_source=_flag(row.get("no_source")), at=utc_now(),
+        )  # fmt: skip
+    except MissingSource as exc:
+        raise UserError(exc.message, hint="fill source_url, or no_source with a note saying why") from None
     verdict = events[-1]
     assert isinstance(verdict, VerdictEvent)
     key = (verdict.reviewer, verdict.claim_id)

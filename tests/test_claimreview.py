@@ -82,10 +82,49 @@ def test_pending_disputed_and_rejected_claims_are_left_out_and_named() -> None:
     reviews = build_claimreviews(reviewed_state(), newsroom(), PUBLISHER)
     assert [r["url"].rsplit("#", 1)[1] for r in reviews.reviews] == [f"claim-{members}"]
     assert reviews.left_out == [(prison, "pending review"), (rico, "disputed")]
-    assert reviews.left_out_message() == (
-        f"left out of ClaimReview, without an agreed verdict: {prison} (pending review), {rico} (disputed)"
-    )
+    assert reviews.left_out_message() == f"left out of ClaimReview: {prison} (pending review), {rico} (disputed)"
     assert opinion not in (reviews.left_out_message() or "")
+
+
+def test_a_claim_rated_as_opinion_is_not_published_and_its_reason_is_given() -> None:
+    case = make_case()
+    fact, opinion = case.claims[0].id, case.claims[3].id
+    state = fold(case, [verdict(fact, "true", "alice"), verdict(opinion, "opinion", "alice")])
+    reviews = build_claimreviews(state, newsroom(), PUBLISHER)
+    assert [r["claimReviewed"] for r in reviews.reviews] == [case.claims[0].statement]
+    assert (opinion, "rated Not checkable / opinion: no fact-check to publish") in reviews.left_out
+
+
+def test_only_the_opinion_rating_of_the_newsroom_scale_is_kept_out_of_claimreview() -> None:
+    assert [r.key for r in newsroom().ratings if not r.publish] == ["opinion"]
+
+
+def test_refuses_when_every_agreed_verdict_is_an_opinion() -> None:
+    case = make_case()
+    state = fold(case, [verdict(c.id, "opinion", "alice", i) for i, c in enumerate(case.claims)])
+    with pytest.raises(UserError, match=r"no claim of .* has an agreed verdict to publish as ClaimReview"):
+        build_claimreviews(state, newsroom(), PUBLISHER)
+
+
+def test_the_summary_counts_what_is_published_and_calls_an_unfinished_review_a_draft() -> None:
+    reviews = build_claimreviews(reviewed_state(), newsroom(), PUBLISHER)
+    assert reviews.summary() == (
+        "publishing 1 of 4 claims; 1 pending, 1 disputed, 1 rejected — the Markdown report is a draft"
+    )
+
+
+def test_the_summary_of_a_finished_review_counts_opinions_and_does_not_say_draft() -> None:
+    case = make_case()
+    events = [verdict(c.id, "true", "alice", i) for i, c in enumerate(case.claims[:3])]
+    events.append(verdict(case.claims[3].id, "opinion", "alice", 9))
+    reviews = build_claimreviews(fold(case, events), newsroom(), PUBLISHER)
+    assert reviews.summary() == "publishing 3 of 4 claims; 1 rated Not checkable / opinion"
+
+
+def test_the_summary_is_silent_when_every_claim_is_published() -> None:
+    case = make_case()
+    events = [verdict(c.id, "true", "alice", i) for i, c in enumerate(case.claims)]
+    assert build_claimreviews(fold(case, events), newsroom(), PUBLISHER).summary() is None
 
 
 def test_refuses_when_no_claim_has_an_agreed_verdict() -> None:
@@ -187,9 +226,22 @@ def test_claimreview_command_says_on_stderr_which_claims_were_left_out(
     code, out, err = run_cli(monkeypatch, capsys, "report", case.document.slug, "--format", "claimreview")
     assert code == 0
     left_out = f"{prison} (pending review), {rico} (disputed)"
-    assert err == f"factcheck: left out of ClaimReview, without an agreed verdict: {left_out}\n"
+    assert err.splitlines()[1:] == [f"factcheck: left out of ClaimReview: {left_out}"]
     assert out.strip() == str(folder / "claimreview.json")
     assert len(json.loads((folder / "claimreview.json").read_text(encoding="utf-8"))) == 1
+
+
+def test_claimreview_command_says_first_in_one_line_what_it_publishes_from_a_draft(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _publisher_in_environment(monkeypatch)
+    case = report_case()
+    save_case(reports, case, sample_events(case))
+    code, _, err = run_cli(monkeypatch, capsys, "report", case.document.slug, "-f", "claimreview", "-o", "-")
+    assert code == 0
+    assert err.splitlines()[0] == (
+        "factcheck: publishing 1 of 4 claims; 1 pending, 1 disputed, 1 rejected — the Markdown report is a draft"
+    )
 
 
 def test_claimreview_command_reads_the_publisher_file_given(

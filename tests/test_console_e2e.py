@@ -154,6 +154,50 @@ def test_ctrl_c_cancels_a_form_and_ctrl_d_quits(reports: Path, spawn) -> None:  
     assert store.read_events(folder)[0] == []
 
 
+def test_ctrl_c_at_the_action_prompt_says_how_to_resume_and_exits_130(reports: Path, spawn) -> None:  # type: ignore[no-untyped-def]
+    folder = save_case(reports)
+    child = spawn()
+    child.expect_exact(prompt(1))
+    child.sendintr()
+    child.expect_exact("Saved: 0 events recorded this session")
+    child.expect_exact(f"Resume with: factcheck review {SLUG} --reviewer ana")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert store.read_events(folder)[0] == []
+
+
+def test_lines_pasted_into_a_note_are_kept_in_it_and_never_run_as_commands(reports: Path, spawn) -> None:  # type: ignore[no-untyped-def]
+    folder = save_case(reports)
+    child = spawn()
+    child.expect_exact(prompt(1))
+    child.sendline("n")
+    child.expect_exact("Note › ")
+    child.send("First line of the note\nfalse\nq")
+    child.expect_exact("note added")
+    child.expect_exact(prompt(1))
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    (event,) = store.read_events(folder)[0]
+    assert isinstance(event, NoteEvent) and event.text == "First line of the note\nfalse\nq"
+
+
+def test_lines_pasted_into_a_field_of_one_answer_are_ignored_with_a_warning(reports: Path, spawn) -> None:  # type: ignore[no-untyped-def]
+    folder = save_case(reports)
+    child = spawn()
+    child.expect_exact(prompt(1))
+    child.sendline("v")
+    child.expect_exact("Rating › ")
+    child.send("6\nu\nq\n")
+    child.expect_exact("ignored 2 pasted lines")
+    child.expect_exact("Source URL › ")
+    child.sendintr()
+    child.expect_exact(prompt(1))
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    assert store.read_events(folder)[0] == []
+
+
 def test_help_shows_the_rating_scale_with_its_definitions(reports: Path, spawn) -> None:  # type: ignore[no-untyped-def]
     save_case(reports)
     child = spawn()
@@ -174,7 +218,9 @@ def test_two_reviewers_at_once_both_keep_every_action_and_see_the_dispute(report
     rate_false_with_a_source(ana)
     ana.expect_exact(prompt(2))
     bob.sendline("true")
-    bob.expect_exact("Note › ")
+    bob.expect_exact("Source URL › ")  # ana's source is hers: bob's verdict needs his own, or a reason for none
+    bob.sendline("none")
+    bob.expect_exact("Why no source › ")
     bob.sendline("The DOJ figure is 5,000")
     bob.expect_exact("disputed: ana rated it False")
     bob.expect_exact(prompt(2))

@@ -340,7 +340,7 @@ def test_status_shows_a_case_broken_by_hand_as_damaged_and_leaves_it_alone(
     monkeypatch.setenv("COLUMNS", "300")  # a table cell wide enough to hold the message on one line
     code, output = run_main(monkeypatch, capsys, "status", SEED.stem)
 
-    assert code == 0
+    assert code == 1  # the table is printed, and the exit status says a case could not be read
     assert "invalid JSON at line 3" in " ".join(output.split())
     assert case_file.read_bytes() == broken
 
@@ -353,7 +353,8 @@ def test_the_index_of_all_reports_lists_a_case_broken_by_hand_and_leaves_it_alon
 
     code, output = run_main(monkeypatch, capsys, "report", "--all")
 
-    assert code == 0, output
+    assert code == 1, output
+    assert f"factcheck: error: {case_file}: invalid JSON at line 3" in output
     assert case_file.read_bytes() == broken
     assert not (drafted / "report.md").exists()
     assert "invalid JSON at line 3" in (drafted.parent / "index.md").read_text(encoding="utf-8")

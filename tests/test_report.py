@@ -23,6 +23,7 @@ from sample_review import claim_ids, newsroom, report_case, reviewed_state, samp
 
 from factcheck.documents import document_from_bytes
 from factcheck.models import (
+    AddClaimEvent,
     Case,
     Claim,
     ClaimKind,
@@ -177,6 +178,62 @@ def test_an_authored_recording_is_stated_as_a_fixture_not_model_output() -> None
     report = render_markdown(fold(case, []), newsroom())
     assert "> **Fixture:** the drafts in this case come from a hand-authored fixture, not from model output." in report
     assert "  - authored by hand as a fixture \\(2026\\-11\\-20\\), not model output" in report
+
+
+def test_a_claim_names_the_model_that_drafted_it() -> None:
+    case = make_case()
+    case = case.model_copy(update={"claims": [c.model_copy(update={"model": "gpt-4.1-mini"}) for c in case.claims]})
+    section = _section(render_markdown(fold(case, []), newsroom()), case.claims[0].id)
+    assert "- **Drafted by:** the model gpt\\-4.1\\-mini; the quote was found word for word" in section
+
+
+def test_a_claim_without_a_model_of_its_own_names_the_drafting_model() -> None:
+    case = make_case()
+    section = _section(render_markdown(fold(case, []), newsroom()), case.claims[0].id)
+    assert "- **Drafted by:** the model test\\-model; the quote was found word for word" in section
+
+
+def test_a_claim_from_an_authored_fixture_is_not_said_to_be_drafted_by_a_model() -> None:
+    case = _from_authored_fixture(make_case())
+    section = _section(render_markdown(fold(case, []), newsroom()), case.claims[0].id)
+    assert "- **Drafted by:** a hand-authored fixture (not model output); the quote was found word for word" in section
+
+
+def test_a_claim_replayed_from_mixed_recordings_names_both_possible_drafters() -> None:
+    case = _from_authored_fixture(make_case())
+    recorded = RecordingSource(kind="recorded", server="http://llm.example/v1", model="gpt-4.1-mini", date="2026-11-20")
+    drafting = case.drafting.model_copy(update={"recordings": [*case.drafting.recordings, recorded]})
+    case = case.model_copy(update={"drafting": drafting})
+    section = _section(render_markdown(fold(case, []), newsroom()), case.claims[0].id)
+    assert (
+        "- **Drafted by:** the model authored\\-fixture or a hand-authored fixture (the recordings mix both);"
+        in section
+    )
+
+
+def test_a_claim_a_reviewer_added_names_the_reviewer_even_in_a_fixture_case() -> None:
+    case = _from_authored_fixture(make_case())
+    quote = "This gang engages in drug trafficking, extortion and hired killings."
+    added = _reviewer_claim(case, quote)
+    event = AddClaimEvent(event_id="a1", at=at(5), reviewer="carol", claim_id=added.id, claim=added)
+    section = _section(render_markdown(fold(case, [event]), newsroom()), added.id)
+    assert "- **Drafted by:** a reviewer, carol; the quote was placed by a reviewer" in section
+
+
+def test_token_usage_from_an_authored_fixture_is_said_to_be_estimated() -> None:
+    report = render_markdown(fold(_from_authored_fixture(make_case()), []), newsroom())
+    assert (
+        "- **Token usage:** 2 requests, 1,000 prompt tokens, 500 completion tokens "
+        "(estimated by the fixture, not measured)\n" in report
+    )
+
+
+def test_token_usage_from_a_recorded_server_is_not_called_an_estimate() -> None:
+    case = make_case()
+    recorded = RecordingSource(kind="recorded", server="http://llm.example/v1", model="m", date="2026-11-20")
+    case = case.model_copy(update={"drafting": case.drafting.model_copy(update={"recordings": [recorded]})})
+    report = render_markdown(fold(case, []), newsroom())
+    assert "- **Token usage:** 2 requests, 1,000 prompt tokens, 500 completion tokens\n" in report
 
 
 def test_the_checked_date_is_the_latest_review_event_else_when_drafting_finished() -> None:
@@ -398,6 +455,16 @@ def test_json_report_carries_its_format_and_the_folded_verdicts() -> None:
     assert data["rejected_drafts"][0]["reason"] == "the quote is not in the document"
 
 
+def test_json_claims_carry_the_one_based_paragraph_number_the_markdown_shows() -> None:
+    state = reviewed_state()
+    data = json.loads(render_json(state, newsroom()))
+    report = render_markdown(state, newsroom())
+    for claim in data["claims"]:
+        assert claim["paragraph_number"] == claim["claim"]["paragraph"] + 1
+        if claim["status"] != "rejected":
+            assert f"**Quote** (paragraph {claim['paragraph_number']}," in _section(report, claim["id"])
+
+
 # --------------------------------------------------------------------------------------------------- index
 
 
@@ -407,7 +474,7 @@ def test_the_index_lists_every_case_sorted_by_slug_with_progress_and_verdicts(re
     other = make_case()
     other = other.model_copy(update={"document": other.document.model_copy(update={"slug": "a-first-case"})})
     save_case(reports, other, [verdict(c.id, "false", "alice", i) for i, c in enumerate(other.claims)])
-    index = write_all_reports(reports).read_text(encoding="utf-8")
+    index = write_all_reports(reports).index.read_text(encoding="utf-8")
     rows = [line for line in index.splitlines() if line.startswith("| [")]
     assert rows[0].startswith("| [a\\-first\\-case](a-first-case/report.md) |")
     assert "`██████████` 4 of 4 decided | False 4 | Ready |" in rows[0]
@@ -421,9 +488,20 @@ def test_the_index_lists_every_case_sorted_by_slug_with_progress_and_verdicts(re
 def test_the_index_lists_a_case_it_cannot_read(reports: Path) -> None:
     (reports / "broken").mkdir()
     (reports / "broken" / "case.json").write_text("{not json", encoding="utf-8")
-    index = write_all_reports(reports).read_text(encoding="utf-8")
+    index = write_all_reports(reports).index.read_text(encoding="utf-8")
     assert "| broken | cannot be read: " in index
     assert "| Unreadable |" in index
+
+
+def test_write_all_reports_writes_the_readable_cases_and_names_the_unreadable_ones(reports: Path) -> None:
+    good = save_case(reports, make_case(), [])
+    _broken_case(reports)
+    written = write_all_reports(reports)
+    assert written.reports == [good / "report.md"]
+    assert (good / "report.md").is_file()
+    assert [(folder.name, "invalid JSON at line 2" in str(error)) for folder, error in written.failed] == [
+        ("broken", True)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------- speed
@@ -481,8 +559,30 @@ def test_report_command_all_writes_the_index(
     save_case(reports, make_case(), [])
     code, out, _ = run_cli(monkeypatch, capsys, "report", "--all")
     assert code == 0
-    assert out.strip() == str(reports / "index.md")
+    assert out.splitlines()[-1] == str(reports / "index.md")
     assert "| Draft |" in (reports / "index.md").read_text(encoding="utf-8")
+
+
+def test_report_command_all_lists_each_report_it_wrote_before_the_index(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_case(reports, make_case(), [])
+    code, out, err = run_cli(monkeypatch, capsys, "report", "--all")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [str(folder / "report.md"), str(reports / "index.md")]
+
+
+def test_report_command_all_names_each_unreadable_case_file_and_line_and_exits_1(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_case(reports, make_case(), [])
+    _broken_case(reports)
+    code, out, err = run_cli(monkeypatch, capsys, "report", "--all")
+    assert code == 1
+    assert out.splitlines() == [str(folder / "report.md"), str(reports / "index.md")]
+    assert err.startswith(f"factcheck: error: {reports / 'broken' / 'case.json'}: invalid JSON at line 2, column ")
+    assert err.count("\n") == 1
+    assert "| broken | cannot be read: " in (reports / "index.md").read_text(encoding="utf-8")
 
 
 def test_report_command_for_an_unknown_case_fails_with_one_line(
@@ -496,6 +596,38 @@ def test_report_command_for_an_unknown_case_fails_with_one_line(
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+
+
+def _from_authored_fixture(case: Case) -> Case:
+    """``case`` as a replay of a hand-authored fixture, the way the bundled demo recordings draft it."""
+    fixture = RecordingSource(
+        kind="authored", model="authored-fixture", date="2026-11-20", note="Token usage figures are estimates."
+    )
+    drafting = case.drafting.model_copy(update={"model": "authored-fixture", "recordings": [fixture]})
+    claims = [c.model_copy(update={"model": "authored-fixture"}) for c in case.claims]
+    return case.model_copy(update={"drafting": drafting, "claims": claims})
+
+
+def _reviewer_claim(case: Case, quote: str) -> Claim:
+    start = case.document.text.index(quote)
+    return case.claims[0].model_copy(
+        update={
+            "id": "r1",
+            "statement": quote,
+            "quote": quote,
+            "start": start,
+            "end": start + len(quote),
+            "paragraph": case.document.paragraph_index(start),
+            "grounding": Grounding(method="reviewer", score=1.0),
+            "origin": "reviewer",
+            "model": None,
+        }
+    )
+
+
+def _broken_case(reports: Path) -> None:
+    (reports / "broken").mkdir()
+    (reports / "broken" / "case.json").write_text('{\n  "schema_version": 1,,\n}', encoding="utf-8")
 
 
 def _section(report: str, claim_id: str) -> str:

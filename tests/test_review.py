@@ -11,7 +11,7 @@ from review_helpers import at, by_worth, save_case, source, verdict
 
 from factcheck import store
 from factcheck.errors import UserError
-from factcheck.missed_claims import add_claim_event, ground_pasted_quote
+from factcheck.missed_claims import add_claim_event, ground_pasted_quote, overlapping_claims
 from factcheck.models import (
     AddClaimEvent,
     ClaimKind,
@@ -30,10 +30,12 @@ from factcheck.review import (
     fold,
     load_scale,
     load_state,
+    make_source,
     progress,
     queue_order,
     record_verdict,
 )
+from factcheck.tally import Status, status_of
 
 MEMBERS, RICO, PRISON, OPINION = by_worth()
 
@@ -112,6 +114,81 @@ def test_fold_applies_edits_in_order_and_keeps_the_drafted_statement() -> None:
     rico = fold(case, edits).get(RICO)
     assert rico is not None
     assert (rico.statement, rico.claim.statement) == ("second", drafted)
+
+
+def _edit(claim_id: str, reviewer: str = "bob", minute: int = 5, statement: str = "new wording") -> EditEvent:
+    return EditEvent(
+        event_id=f"e-{reviewer}-{minute}", at=at(minute), reviewer=reviewer, claim_id=claim_id,
+        statement=statement, previous="",
+    )  # fmt: skip
+
+
+def _reject(claim_id: str, reviewer: str = "bob", minute: int = 5) -> RejectEvent:
+    return RejectEvent(
+        event_id=f"r-{reviewer}-{minute}", at=at(minute), reviewer=reviewer, claim_id=claim_id, reason="not_checkable"
+    )
+
+
+def test_fold_sets_aside_the_verdicts_given_before_an_edit_of_the_wording() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), _edit(MEMBERS, "bob")]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None
+    assert (members.verdicts, members.rating, members.reviewed) == ({}, None, False)
+    assert [(s.verdict.reviewer, s.verdict.rating, s.cause, s.by) for s in members.set_aside] == [
+        ("ana", "true", "edit", "bob")
+    ]
+    assert [e.action for e in members.history] == ["verdict", "edit"]
+    assert members.reworded and status_of(members) is Status.pending
+
+
+def test_fold_counts_a_verdict_given_after_an_edit_for_the_new_wording() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), _edit(MEMBERS, "bob"), verdict(MEMBERS, "false", "ana", minute=9)]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None
+    assert (members.rating, members.reworded) == ("false", False)
+
+
+def test_fold_keeps_the_verdicts_when_an_edit_leaves_the_wording_as_it_was() -> None:
+    drafted = next(c.statement for c in make_case().claims if c.id == MEMBERS)
+    events = [verdict(MEMBERS, "true", "ana"), _edit(MEMBERS, "bob", statement=drafted)]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None and members.rating == "true"
+
+
+def test_progress_counts_claims_back_to_pending_after_an_edit() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), _edit(MEMBERS, "bob")]
+    counts = progress(fold(make_case(), events), load_scale("newsroom"))
+    assert (counts.reviewed, counts.reworded, counts.ratings) == (0, 1, {})
+
+
+def test_fold_makes_a_rejection_while_another_reviewers_verdict_stands_a_dispute() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), _reject(MEMBERS, "bob")]
+    state = fold(make_case(), events)
+    members = state.get(MEMBERS)
+    assert members is not None
+    assert (members.disputed, members.rating, members.rejected) == (True, None, None)
+    assert members.rejection is not None and members.rejection.reviewer == "bob"
+    assert status_of(members) is Status.disputed
+    counts = progress(state, load_scale("newsroom"))
+    assert (counts.disputed, counts.rejected, counts.ratings) == (1, 0, {})
+
+
+def test_fold_sets_aside_the_rejecting_reviewers_own_earlier_verdict() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), _reject(MEMBERS, "ana")]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None
+    assert (members.verdicts, members.disputed) == ({}, False)
+    assert members.rejected is not None and members.rejected.reviewer == "ana"
+    assert [(s.verdict.rating, s.cause) for s in members.set_aside] == [("true", "reject")]
+
+
+def test_fold_ends_a_disputed_rejection_when_it_is_restored() -> None:
+    events = [verdict(MEMBERS, "true", "ana"), _reject(MEMBERS, "bob"), RestoreEvent(
+        event_id="u1", at=at(9), reviewer="bob", claim_id=MEMBERS
+    )]  # fmt: skip
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None
+    assert (members.disputed, members.rating) == (False, "true")
 
 
 def test_fold_reject_then_restore_leaves_the_claim_waiting_for_review() -> None:
@@ -286,10 +363,34 @@ def test_a_rating_that_needs_no_evidence_needs_no_source() -> None:
     assert isinstance(event, VerdictEvent) and event.rating == "opinion"
 
 
-def test_a_source_already_on_the_claim_counts_as_evidence() -> None:
+def test_another_reviewers_source_is_no_evidence_for_a_verdict() -> None:
     state = fold(make_case(), [source(MEMBERS, reviewer="bob")])
+    with pytest.raises(UserError, match=f"'true' verdict needs a source ana cited on claim {MEMBERS}"):
+        build_verdict(state, load_scale("newsroom"), claim_id=MEMBERS, rating="true", reviewer="ana")
+
+
+def test_a_source_the_reviewer_cited_on_the_claim_before_counts_as_evidence() -> None:
+    state = fold(make_case(), [source(MEMBERS, reviewer="ana")])
     (event,) = build_verdict(state, load_scale("newsroom"), claim_id=MEMBERS, rating="true", reviewer="ana")
     assert event.action == "verdict"
+
+
+def test_a_note_longer_than_the_limit_is_refused_in_one_line_stating_the_limit() -> None:
+    with pytest.raises(UserError, match="the note is 4,001 characters; the limit is 4,000") as caught:
+        _verdict("false", no_source=True, note="x" * 4001)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_excerpt_longer_than_the_limit_is_refused_stating_the_limit() -> None:
+    with pytest.raises(UserError, match="the excerpt is 4,001 characters; the limit is 4,000"):
+        make_source("https://example.org", "E", "x" * 4001)
+
+
+def test_the_reviewer_who_rejected_a_claim_others_rated_cannot_also_rate_it() -> None:
+    events = [source(MEMBERS, reviewer="ana"), verdict(MEMBERS, "true", "ana"), _reject(MEMBERS, "bob", minute=1)]
+    state = fold(make_case(), events)
+    with pytest.raises(UserError, match="is rejected"):
+        build_verdict(state, load_scale("newsroom"), claim_id=MEMBERS, rating="opinion", reviewer="bob")
 
 
 def test_a_verdict_records_the_reviewers_previous_rating() -> None:
@@ -358,6 +459,32 @@ def test_a_pasted_quote_found_only_approximately_is_refused_with_the_closest_wor
     with pytest.raises(UserError, match="word for word") as caught:
         ground_pasted_quote(make_case(), "Tren de Aragua has sown chaos, undermined local governance and hope")
     assert "closest: 'Tren de Aragua has sown chaos, undermined local governance" in str(caught.value)
+
+
+def test_a_pasted_quote_found_after_normalising_keeps_the_final_period_the_text_has() -> None:
+    case = make_case()
+    start, end, words = ground_pasted_quote(case, "Alfredo Ferrero is Peru's ambassador to the U.S.")
+    assert words == "Alfredo Ferrero is Peru’s ambassador to the U.S."
+    assert case.document.text[start:end] == words
+
+
+def test_an_added_claim_typed_differently_from_the_text_records_a_normalised_match() -> None:
+    case = make_case()
+    typed = "Alfredo Ferrero is Peru's ambassador to the U.S."
+    start, end, _ = ground_pasted_quote(case, typed)
+    event = add_claim_event(
+        fold(case, []), start=start, end=end, pasted=typed, statement="", kind=ClaimKind.other,
+        nature=Nature.fact, checkworthiness=3, reviewer="ana",
+    )  # fmt: skip
+    assert (event.claim.grounding.method, event.claim.grounding.model_quote) == ("normalised", typed)
+
+
+def test_overlapping_claims_are_those_sharing_words_with_the_span_but_not_standing_exactly_on_it() -> None:
+    case = make_case()
+    members = next(c for c in case.claims if c.id == MEMBERS)
+    state = fold(case, [])
+    assert [c.claim.id for c in overlapping_claims(state, members.start + 5, members.end + 10)] == [MEMBERS]
+    assert overlapping_claims(state, members.start, members.end) == []
 
 
 def test_an_added_claim_over_the_words_of_an_existing_claim_is_refused() -> None:

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from review_helpers import by_worth, run_cli, save_case, source, verdict
+from review_helpers import at, by_worth, run_cli, save_case, source, verdict
 
 from factcheck import store
-from factcheck.models import VerdictEvent
+from factcheck.models import EditEvent, VerdictEvent
 
 MEMBERS, RICO, PRISON, OPINION = by_worth()
 SLUG = "tren-de-aragua-terrorist-designation"
@@ -53,6 +53,28 @@ def test_verdict_without_a_source_is_refused_in_one_line(
     assert code == 1
     assert err.count("\n") == 1
     assert err.startswith("factcheck: error: a 'false' verdict needs a source")
+    assert store.read_events(folder)[0] == []
+
+
+def test_verdict_resting_on_another_reviewers_source_is_refused_in_one_line_naming_the_flags(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_case(reports, events=[source(MEMBERS, reviewer="bob")])
+    code, _, err = run_cli(monkeypatch, capsys, "verdict", SLUG, MEMBERS, "--rating", "true", "--reviewer", "ana")
+    assert code == 1
+    assert err.count("\n") == 1
+    assert f"needs a source ana cited on claim {MEMBERS}" in err
+    assert "--source" in err and "--no-source" in err
+    assert len(store.read_events(folder)[0]) == 1
+
+
+def test_verdict_with_a_note_over_the_limit_is_refused_stating_the_limit(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_case(reports)
+    args = ["verdict", SLUG, MEMBERS, "--rating", "unproven", "--no-source", "--note", "x" * 4001, "--reviewer", "a"]
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    assert (code, err) == (1, "factcheck: error: the note is 4,001 characters; the limit is 4,000\n")
     assert store.read_events(folder)[0] == []
 
 
@@ -156,16 +178,16 @@ def test_import_of_a_csv_records_every_row(
         tmp_path / "verdicts.csv",
         "claim_id,rating,reviewer,note,source_url,source_title,no_source\n"
         f'{MEMBERS},false,ana,"27 charged, not 5,000",https://example.org/doj,DOJ,\n'
-        f"{RICO},true,bob,,,,\n"
+        f"{RICO},true,ana,,,,\n"
         f'{PRISON},unproven,ana,"No record\nof the start",,,yes\n',
     )
     code, out, err = run_cli(monkeypatch, capsys, "import", SLUG, str(csv))
     assert (code, err) == (0, "")
     assert "3 verdict(s) imported" in out
     verdicts = [e for e in store.read_events(folder)[0] if isinstance(e, VerdictEvent)]
-    assert [(v.claim_id, v.rating, v.reviewer) for v in verdicts] == [  # the second row relies on RICO's source
+    assert [(v.claim_id, v.rating, v.reviewer) for v in verdicts] == [  # the second rests on ana's source on RICO
         (MEMBERS, "false", "ana"),
-        (RICO, "true", "bob"),
+        (RICO, "true", "ana"),
         (PRISON, "unproven", "ana"),
     ]
     assert verdicts[2].no_source and verdicts[2].note == "No record\nof the start"
@@ -204,6 +226,27 @@ def test_import_with_bad_rows_refuses_the_whole_file_and_names_each_line(
     assert [line.split(":")[0].strip() for line in lines[:-1]] == ["line 3", "line 4", "line 5", "line 6"]
     assert lines[-1].startswith(f"factcheck: error: {csv}: 4 problems, nothing was imported")
     assert store.read_events(folder)[0] == []
+
+
+def test_import_of_a_row_resting_on_another_reviewers_source_is_refused_naming_the_columns(
+    reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_case(reports, events=[source(RICO, reviewer="ana")])
+    csv = _write(tmp_path / "v.csv", f"claim_id,rating,reviewer\n{RICO},true,bob\n")
+    code, _, err = run_cli(monkeypatch, capsys, "import", SLUG, str(csv))
+    assert code == 1
+    assert f"line 2: a 'true' verdict needs a source bob cited on claim {RICO} (fill source_url" in err
+    assert len(store.read_events(folder)[0]) == 1
+
+
+def test_import_of_a_row_with_a_note_over_the_limit_is_refused_stating_the_limit(
+    reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save_case(reports)
+    csv = _write(tmp_path / "v.csv", f"claim_id,rating,reviewer,note\n{OPINION},opinion,ana,{'x' * 4001}\n")
+    code, _, err = run_cli(monkeypatch, capsys, "import", SLUG, str(csv))
+    assert code == 1
+    assert "line 2: the note is 4,001 characters; the limit is 4,000" in err
 
 
 def test_import_of_a_file_with_an_unknown_column_is_refused(
@@ -247,6 +290,45 @@ def test_status_shows_the_progress_of_every_case(
     row = next(line for line in out.splitlines() if "tren-de-aragua" in line)
     assert "2/4" in row and "ana, bob" in row
     assert "opinion 1" in out
+
+
+def test_status_keeps_the_slug_on_one_line_at_80_columns(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save_case(reports, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana"), verdict(OPINION, "opinion", "bob")])
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli(monkeypatch, capsys, "status")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert SLUG in out
+
+
+def test_status_counts_claims_back_to_pending_after_an_edit(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit = EditEvent(event_id="e1", at=at(5), reviewer="bob", claim_id=MEMBERS, statement="new", previous="old")
+    save_case(reports, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana"), edit])
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = run_cli(monkeypatch, capsys, "status")
+    assert code == 0
+    assert "1 re-worded, to rate again" in out
+    assert "0/4" in out
+
+
+def test_status_of_an_unreadable_case_is_one_short_line_and_exits_1(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save_case(reports)
+    broken = reports / "broken-by-hand"
+    broken.mkdir()
+    (broken / store.CASE_FILE).write_text("{not json", encoding="utf-8")
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli(monkeypatch, capsys, "status")
+    assert code == 1
+    assert SLUG in out
+    problems = [line for line in out.splitlines() if "invalid JSON" in line]
+    assert len(problems) == 1 and len(problems[0]) <= 80
+    assert problems[0].startswith("✗ broken-by-hand: case.json: invalid JSON at line 1")
 
 
 def test_status_with_no_cases_says_how_to_make_one(

@@ -96,11 +96,28 @@ def test_a_rating_that_needs_no_evidence_asks_only_for_a_note(folder: Path) -> N
     assert logged(folder) == ["verdict"]
 
 
-def test_a_claim_that_already_has_a_source_asks_for_no_other(tmp_path: Path) -> None:
+def test_another_reviewers_source_on_the_claim_does_not_spare_asking_for_a_source(tmp_path: Path) -> None:
     folder = save_case(tmp_path, events=[source(MEMBERS, reviewer="bob")])
     session = Session(folder, "ana")
     feed(session, "true")
-    assert session.asking is not None and session.asking.label == "Note"
+    assert session.asking is not None and session.asking.label == "Source URL"
+
+
+def test_a_reviewer_who_already_cited_a_source_keeps_it_with_enter(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[source(MEMBERS, reviewer="ana")])
+    session = Session(folder, "ana")
+    feed(session, "true")
+    assert session.asking is not None and session.asking.label == "Source URL"
+    assert "Enter keeps yours" in session.asking.hint
+    feed(session, "", "")
+    assert logged(folder) == ["source", "verdict"]
+
+
+def test_a_reviewer_who_already_cited_a_source_may_cite_another(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[source(MEMBERS, reviewer="ana")])
+    session = Session(folder, "ana")
+    feed(session, "true", URL, "DOJ", "", "")
+    assert logged(folder) == ["source", "source", "verdict"]
 
 
 def test_a_bad_url_is_asked_again_with_a_one_line_hint(folder: Path) -> None:
@@ -119,12 +136,28 @@ def test_a_number_off_the_scale_is_asked_again(folder: Path) -> None:
     assert "'12' is not a rating" in texts(reply)
 
 
-def test_an_empty_answer_to_a_required_field_cancels_and_records_nothing(folder: Path) -> None:
+def test_an_empty_answer_to_the_first_field_cancels_and_records_nothing(folder: Path) -> None:
     session = Session(folder, "ana")
-    reply = feed(session, "false", URL, "")
+    reply = feed(session, "v", "")
     assert session.asking is None
     assert "cancelled; nothing recorded" in texts(reply)
     assert logged(folder) == []
+
+
+def test_enter_on_the_title_uses_the_url_and_the_verdict_goes_on(folder: Path) -> None:
+    session = Session(folder, "ana")
+    feed(session, "false", URL, "")
+    assert session.asking is not None and session.asking.label == "Excerpt"
+    feed(session, "", "")
+    source_event = store.read_events(folder)[0][0]
+    assert isinstance(source_event, SourceEvent) and source_event.source.title == URL
+
+
+def test_an_empty_answer_to_a_later_required_field_asks_again(folder: Path) -> None:
+    session = Session(folder, "ana")
+    reply = feed(session, "v", "6", "")
+    assert session.asking is not None and session.asking.label == "Source URL"
+    assert ("error", "source url is required here (Ctrl-C cancels the whole form)") in reply.messages
 
 
 def test_cancel_drops_the_form_being_filled_in(folder: Path) -> None:
@@ -139,7 +172,7 @@ def test_cancel_drops_the_form_being_filled_in(folder: Path) -> None:
 def test_a_second_reviewers_different_verdict_is_reported_as_a_dispute(tmp_path: Path) -> None:
     folder = save_case(tmp_path, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana")])
     session = Session(folder, "bob")
-    reply = feed(session, "false", "")
+    reply = feed(session, "false", "none", "No register lists the members")
     assert ("warn", "disputed: ana rated it True") in reply.messages
     state = session.state.get(MEMBERS)
     assert state is not None and state.disputed
@@ -153,14 +186,50 @@ def test_another_reviewers_verdict_shows_up_in_a_running_session(folder: Path) -
     assert members is not None and "bob" in members.verdicts
 
 
-def test_a_source_another_reviewer_added_meanwhile_counts_for_the_next_verdict(folder: Path) -> None:
+def test_a_source_another_reviewer_added_meanwhile_is_no_source_of_the_next_verdict(folder: Path) -> None:
     session = Session(folder, "bob")
     store.append_event(folder, source(MEMBERS, reviewer="ana"))
     feed(session, "true")
-    assert session.asking is not None and session.asking.label == "Note"
+    assert session.asking is not None and session.asking.label == "Source URL"
+
+
+def test_rejecting_a_claim_another_reviewer_rated_is_reported_as_a_dispute(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana")])
+    session = Session(folder, "bob")
+    reply = feed(session, "r", "1", "")
+    assert ("warn", "disputed: ana rated it True") in reply.messages
+    state = session.state.get(MEMBERS)
+    assert state is not None and state.disputed and state.rejected is None
+
+
+def test_rejecting_a_claim_one_rated_oneself_sets_that_verdict_aside_and_says_so(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana")])
+    session = Session(folder, "ana")
+    reply = feed(session, f"g {MEMBERS}", "r", "1", "")
+    assert ("info", "your earlier verdict is set aside by your rejection (ana's True)") in reply.messages
+    state = session.state.get(MEMBERS)
+    assert state is not None and not state.disputed and state.rejected is not None
+
+
+def test_a_reviewer_whose_verdict_a_rejection_disputes_can_reject_the_claim_too(tmp_path: Path) -> None:
+    reject = RejectEvent(event_id="r1", at=verdict(MEMBERS, "x", minute=1).at, reviewer="bob", claim_id=MEMBERS,
+                         reason="not_checkable")  # fmt: skip
+    folder = save_case(tmp_path, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana"), reject])
+    session = Session(folder, "ana")
+    feed(session, f"g {MEMBERS}", "r", "1", "")
+    assert [e.reviewer for e in store.read_events(folder)[0] if isinstance(e, RejectEvent)] == ["bob", "ana"]
+    state = session.state.get(MEMBERS)
+    assert state is not None and not state.disputed and state.rejected is not None
 
 
 # --------------------------------------------------------------------------------------------------- other actions
+
+
+def test_a_note_over_the_limit_is_refused_stating_the_limit_and_asked_again(folder: Path) -> None:
+    session = Session(folder, "ana")
+    reply = feed(session, "n", "x" * 4001)
+    assert reply.messages == [("error", "the note is 4,001 characters; the limit is 4,000")]
+    assert session.asking is not None and session.asking.label == "Note"
 
 
 def test_a_note_is_recorded(folder: Path) -> None:
@@ -179,12 +248,19 @@ def test_a_source_is_recorded_with_title_and_excerpt(folder: Path) -> None:
     assert (event.source.url, event.source.title, event.source.excerpt) == (URL, "DOJ press release", "27 defendants")
 
 
-def test_the_same_source_twice_on_a_claim_is_refused(tmp_path: Path) -> None:
+def test_the_same_source_twice_on_a_claim_by_one_reviewer_is_refused(tmp_path: Path) -> None:
     folder = save_case(tmp_path, events=[source(MEMBERS, URL)])
     session = Session(folder, "ana")
     reply = feed(session, f"s {URL}")
-    assert "already on this claim" in texts(reply)
+    assert "you already cited that source on this claim" in texts(reply)
     assert session.asking is None
+
+
+def test_a_source_another_reviewer_cited_can_be_cited_again_to_rest_a_verdict_on_it(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[source(MEMBERS, URL, reviewer="bob")])
+    session = Session(folder, "ana")
+    feed(session, f"s {URL}", "", "", "true", "", "")
+    assert logged(folder) == ["source", "source", "verdict"]
 
 
 def test_an_edit_records_the_new_wording_and_the_previous_one(folder: Path) -> None:
@@ -194,6 +270,22 @@ def test_an_edit_records_the_new_wording_and_the_previous_one(folder: Path) -> N
     (event,) = store.read_events(folder)[0]
     assert isinstance(event, EditEvent)
     assert (event.statement, event.previous) == ("Tren de Aragua has about 5,000 members, by its own estimate", drafted)
+
+
+def test_an_edit_of_the_wording_sets_aside_the_verdicts_given_on_the_old_one_and_says_so(tmp_path: Path) -> None:
+    folder = save_case(tmp_path, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana")])
+    session = Session(folder, "bob")
+    reply = feed(session, f"g {MEMBERS}", "e", "Tren de Aragua has around 50,000 members")
+    assert any("wording changed; 1 earlier verdict set aside (ana's True)" in text for _, text in reply.messages)
+    state = session.state.get(MEMBERS)
+    assert state is not None and state.rating is None and not state.reviewed
+
+
+def test_a_pasted_multi_line_wording_becomes_one_line(folder: Path) -> None:
+    session = Session(folder, "ana")
+    feed(session, "e", "Tren de Aragua has\naround 5,000 members")
+    (event,) = store.read_events(folder)[0]
+    assert isinstance(event, EditEvent) and event.statement == "Tren de Aragua has around 5,000 members"
 
 
 def test_an_edit_that_changes_nothing_records_nothing(folder: Path) -> None:
@@ -223,7 +315,8 @@ def test_a_rejection_records_the_reason_and_moves_on(folder: Path) -> None:
 def test_a_rejection_for_other_reasons_needs_a_reason(folder: Path) -> None:
     session = Session(folder, "ana")
     reply = feed(session, "r", "other", "")
-    assert "cancelled" in texts(reply)
+    assert "why is required here" in texts(reply)
+    assert session.asking is not None and session.asking.label == "Why"
     assert logged(folder) == []
 
 
@@ -255,6 +348,22 @@ def test_a_claim_added_from_a_pasted_quote_comes_next_in_the_queue(folder: Path)
     assert on(session) == event.claim_id
     assert "found in paragraph" in texts(reply)
     assert f"#2 {event.claim_id}: claim added to the case" in texts(reply)
+
+
+def test_a_claim_added_from_a_quote_typed_with_a_straight_apostrophe_is_grounded_as_normalised(folder: Path) -> None:
+    session = Session(folder, "ana")
+    feed(session, "a", "Alfredo Ferrero is Peru's ambassador to the U.S.", "", "", "", "")
+    (event,) = store.read_events(folder)[0]
+    assert isinstance(event, AddClaimEvent)
+    assert event.claim.quote == "Alfredo Ferrero is Peru’s ambassador to the U.S."
+    assert event.claim.grounding.method == "normalised"
+
+
+def test_a_claim_added_over_part_of_an_existing_claim_is_recorded_with_a_warning(folder: Path) -> None:
+    session = Session(folder, "ana")
+    reply = feed(session, "a", "Tren de Aragua is estimated to have around 5,000", "", "", "", "")
+    assert any(level == "warn" and text.startswith(f"overlaps #1 {MEMBERS}") for level, text in reply.messages)
+    assert logged(folder) == ["add_claim"]
 
 
 def test_a_pasted_quote_not_in_the_document_is_refused_and_asked_again(folder: Path) -> None:
