@@ -13,17 +13,17 @@ Retries live here and nowhere else (the SDK's own are off): transport failures, 
 with jitter, honouring ``retry-after``, within a bound on attempts and on total time; other 4xx fail at once with a
 message that says what to do. A reply cut at ``max_tokens`` or failing validation is re-asked with the error fed
 back, a bounded number of times.
+
+The pieces live beside this module: ``structured`` builds each mode's request and reads replies; ``retries`` says
+what is worth another try, how long to wait and what to tell the user; the loop that uses both is here.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import ipaddress
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -32,11 +32,21 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
 import httpx2
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from factcheck.errors import FactcheckError, ModelAPIError, UnexpectedModelBehavior, UserError
 from factcheck.models import Usage
+from factcheck.retries import (
+    NotACompletion,
+    RetryPolicy,
+    is_transient,
+    jitter,
+    refuses_response_format,
+    retry_after,
+    status_error,
+)
+from factcheck.structured import MODES, Reask, parse_reply, reask_messages, usage_of, with_format
 
 if TYPE_CHECKING:
     import openai
@@ -46,25 +56,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
-MODES = ("json_schema", "json_object", "prompt")
 DEFAULT_MODEL = "gpt-4.1-mini"
 # A response header by which a caching transport names the exchange behind an answer (see recording.py).
 EXCHANGE_HEADER = "x-factcheck-exchange"
-_FORMAT_WORDS = ("response_format", "json_schema", "schema", "unsupported", "not supported")
-_TRANSIENT_STATUSES = {408, 409, 429}
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds of the one retry loop: transport retries and re-asks for bad output."""
-
-    max_attempts: int = 6
-    max_seconds: float = 120.0
-    initial_wait: float = 0.5
-    max_wait: float = 20.0
-    max_retry_after: float = 60.0
-    max_reasks: int = 2
-    wait_scale: float = 1.0  # FACTCHECK_RETRY_SCALE: tests shrink every wait, retry-after included, to milliseconds
 
 
 @dataclass(frozen=True)
@@ -134,20 +128,6 @@ class Completion(Generic[T]):
 
 class _Unsupported(Exception):
     """The server refused a structured-output rung it had never accepted."""
-
-
-class _NotACompletion(Exception):
-    """A 200 whose body is not a chat completion (a cut body, a proxy's page): retried like a transport error."""
-
-
-class _Reask(Exception):
-    """A reply to ask again about: ``message`` is said to the model, ``reason`` to the user if it never mends."""
-
-    def __init__(self, message: str, reply: str | None, reason: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.reply = reply
-        self.reason = reason
 
 
 def live_requests_allowed(base_url: str) -> bool:
@@ -233,25 +213,25 @@ class LLMClient:
             completion, mode = self._complete_in_best_mode(conversation, output)
             with self._lock:
                 self.modes_used.add(mode)
-            usage = usage + _usage_of(completion)
+            usage = usage + usage_of(completion)
             exchanges.append(self._exchange_of(completion))
             try:
                 try:
-                    value = _parse_reply(completion, output, self.settings.max_tokens)
+                    value = parse_reply(completion, output, self.settings.max_tokens)
                     if check is not None:
                         check(value)
                 except UnexpectedModelBehavior:
                     self._discard(exchanges)
                     raise
                 return Completion(value=value, mode=mode, usage=usage, reasks=attempt)
-            except _Reask as problem:
+            except Reask as problem:
                 last_reply, last_reason = problem.reply, problem.reason
                 log.info("re-asking (%s): %s", attempt + 1, problem.message[:200])
-                conversation = [*messages, *_reask_messages(problem)]
+                conversation = [*messages, *reask_messages(problem)]
             except ValueError as problem:  # a check that failed
                 reply = completion.choices[0].message.content
                 last_reply, last_reason = reply, str(problem)
-                conversation = [*messages, *_reask_messages(_Reask(str(problem), reply, str(problem)))]
+                conversation = [*messages, *reask_messages(Reask(str(problem), reply, str(problem)))]
         self._discard(exchanges)
         raise UnexpectedModelBehavior(
             f"the model gave no usable answer in {self.settings.retry.max_reasks + 1} attempts "
@@ -276,20 +256,20 @@ class LLMClient:
     def _complete_in_best_mode(self, messages: list[dict[str, str]], output: type[T]) -> tuple[ChatCompletion, str]:
         confirmed = self.confirmed_mode
         if confirmed is not None:
-            return self._send(_with_format(messages, output, confirmed)), confirmed
+            return self._send(with_format(messages, output, confirmed)), confirmed
         with self._probe_lock:  # one prober at a time, so a server learns its rung once, not once per thread
             confirmed = self.confirmed_mode
             if confirmed is None:
                 return self._probe(messages, output)
         # Outside the lock: the threads that queued behind the prober must not then send one at a time.
-        return self._send(_with_format(messages, output, confirmed)), confirmed
+        return self._send(with_format(messages, output, confirmed)), confirmed
 
     def _probe(self, messages: list[dict[str, str]], output: type[T]) -> tuple[ChatCompletion, str]:
         """Try the rungs not yet refused, best first; called with the probe lock held."""
         refused: list[str] = []
         for mode in self._untried_modes():
             try:
-                completion = self._send(_with_format(messages, output, mode), probing=mode != "prompt")
+                completion = self._send(with_format(messages, output, mode), probing=mode != "prompt")
             except _Unsupported:
                 log.info("server refused structured output mode %s; falling back", mode)
                 self._remember(mode, supported=False)
@@ -339,7 +319,7 @@ class LLMClient:
             # "before": a wait (a long retry-after) that would end past the time bound is not begun at all
             stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_seconds),
             wait=self._wait,
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(is_transient),
             sleep=self._sleep,
             reraise=True,
         )
@@ -348,7 +328,7 @@ class LLMClient:
             return result
         except (_Unsupported, FactcheckError):
             raise
-        except _NotACompletion as exc:
+        except NotACompletion as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ModelAPIError(
                 f"the LLM server at {self.settings.server} answered with something that is not a chat completion "
@@ -357,7 +337,7 @@ class LLMClient:
                 attempts=attempts,
             ) from None
         except openai.APIStatusError as exc:
-            raise self._without_key(_status_error(exc, retrying.statistics.get("attempt_number", 1))) from None
+            raise self._without_key(status_error(exc, retrying.statistics.get("attempt_number", 1))) from None
         except openai.APIConnectionError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not be reached"
@@ -384,7 +364,7 @@ class LLMClient:
                 raw = self._client.chat.completions.with_raw_response.create(**self._with_params(request))
             completion: ChatCompletion = raw.parse()
         except json.JSONDecodeError as exc:
-            raise _NotACompletion(f"invalid JSON: {exc.msg} (character {exc.pos})") from None
+            raise NotACompletion(f"invalid JSON: {exc.msg} (character {exc.pos})") from None
         except openai.BadRequestError as exc:
             if self._adapt_params(exc):
                 return self._send_once(request, probing)
@@ -392,13 +372,13 @@ class LLMClient:
                 raise _Unsupported() from exc
             raise
         except openai.APIStatusError as exc:
-            if probing and _refuses_response_format(exc):
+            if probing and refuses_response_format(exc):
                 raise _Unsupported() from exc
             raise
         if not isinstance(completion, ChatCompletion):
-            raise _NotACompletion(f"a {type(completion).__name__} instead of a JSON object")
+            raise NotACompletion(f"a {type(completion).__name__} instead of a JSON object")
         with self._lock:
-            self.usage = self.usage + _usage_of(completion)
+            self.usage = self.usage + usage_of(completion)
             exchange = raw.headers.get(EXCHANGE_HEADER)
             if exchange:
                 self._exchanges[id(completion)] = exchange
@@ -426,178 +406,8 @@ class LLMClient:
     def _wait(self, state: RetryCallState) -> float:
         policy = self.settings.retry
         exc = state.outcome.exception() if state.outcome else None
-        retry_after = _retry_after(exc)
-        if retry_after is not None:
-            return min(retry_after, policy.max_retry_after) * policy.wait_scale
+        asked = retry_after(exc)
+        if asked is not None:
+            return min(asked, policy.max_retry_after) * policy.wait_scale
         backoff = min(policy.max_wait, policy.initial_wait * 2 ** (state.attempt_number - 1))
-        return float(backoff * (0.5 + _jitter())) * policy.wait_scale
-
-
-def _jitter() -> float:
-    import random
-
-    return random.random() / 2
-
-
-def _refuses_response_format(exc: openai.APIStatusError) -> bool:
-    """Whether an error to a probe means the server lacks that way of asking for JSON. llama.cpp's server answers
-    500 naming ``response_format``; a 500 that names nothing of the kind is an ordinary failure, retried, so one
-    bad moment of a server is not remembered as a missing feature."""
-    if exc.status_code in (400, 422, 501):
-        return True
-    text = f"{exc.message} {exc.body}".lower()
-    return exc.status_code == 500 and any(word in text for word in _FORMAT_WORDS)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    import openai
-
-    if isinstance(exc, openai.APIConnectionError | _NotACompletion):
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500
-    return False
-
-
-def _retry_after(exc: BaseException | None) -> float | None:
-    import openai
-
-    if not isinstance(exc, openai.APIStatusError):
-        return None
-    headers = exc.response.headers
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                continue
-    return None
-
-
-def _status_error(exc: openai.APIStatusError, attempts: int) -> ModelAPIError:
-    status = exc.status_code
-    detail = _error_detail(exc)
-    if status == 401:
-        return ModelAPIError("the LLM server refused the API key (HTTP 401)", hint="check OPENAI_API_KEY", status=401)
-    if status == 403:
-        return ModelAPIError(
-            f"the LLM server denied access (HTTP 403): {detail}", hint="check the key's permissions", status=403
-        )
-    if status == 404:
-        return ModelAPIError(
-            f"model or endpoint not found (HTTP 404): {detail}",
-            hint="check FACTCHECK_MODEL / --model and OPENAI_BASE_URL (it usually ends in /v1)",
-            status=status,
-        )
-    if status < 500 and status not in _TRANSIENT_STATUSES:
-        return ModelAPIError(f"the LLM server rejected the request (HTTP {status}): {detail}", status=status)
-    return ModelAPIError(
-        f"the LLM server kept failing (HTTP {status} after {attempts} attempts): {detail}",
-        hint="try again later, or lower --concurrency",
-        status=status,
-        attempts=attempts,
-    )
-
-
-def _error_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message") if isinstance(body, dict) else None
-        if isinstance(message, str):
-            return message[:200]
-    return str(exc.message)[:200]
-
-
-# ----------------------------------------------------------------------------------------------- formats
-
-
-def schema_of(output: type[BaseModel]) -> dict[str, Any]:
-    return copy.deepcopy(_schema(output))
-
-
-@functools.cache
-def _schema(output: type[BaseModel]) -> dict[str, Any]:
-    # Generating a schema costs more than a request's own work; a copy of the one made per model costs nothing.
-    return output.model_json_schema()
-
-
-def _with_format(messages: list[dict[str, str]], output: type[BaseModel], mode: str) -> dict[str, Any]:
-    schema = schema_of(output)
-    if mode == "json_schema":
-        response_format = {"type": "json_schema", "json_schema": {"name": output.__name__, "schema": schema}}
-        return {"messages": messages, "response_format": response_format}
-    instruction = (
-        "Answer with a single JSON object, and nothing else, that validates against this JSON schema:\n"
-        + json.dumps(schema, ensure_ascii=False)
-    )
-    with_schema = [{"role": "system", "content": messages[0]["content"] + "\n\n" + instruction}, *messages[1:]]
-    if mode == "json_object":
-        return {"messages": with_schema, "response_format": {"type": "json_object", "schema": schema}}
-    return {"messages": with_schema}
-
-
-def _parse_reply(completion: ChatCompletion, output: type[T], max_tokens: int) -> T:
-    if not completion.choices:
-        raise _Reask("Your reply had no content. Answer with the JSON object.", None, "a reply with no choices")
-    choice = completion.choices[0]
-    message = choice.message
-    if getattr(message, "refusal", None):
-        raise UnexpectedModelBehavior(
-            f"the model refused: {str(message.refusal)[:200]}", attempts=1, hint="the document may need another model"
-        )
-    if choice.finish_reason == "content_filter":
-        raise UnexpectedModelBehavior(
-            "the server's content filter stopped the reply", attempts=1, hint="the document may need another model"
-        )
-    content = message.content or ""
-    if choice.finish_reason == "length":
-        raise _Reask(
-            f"Your reply was cut off at the limit of {max_tokens} tokens before the JSON was complete. "
-            "Answer again, more briefly: shorter statements, no repetition.",
-            None,
-            f"reply cut at max_tokens ({max_tokens})",
-        )
-    try:
-        return output.model_validate_json(_json_text(content))
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
-        raise _Reask(
-            "Your reply did not validate against the schema. Errors: "
-            + json.dumps(errors, default=str, ensure_ascii=False)[:2000]
-            + ". Answer again with only the corrected JSON object.",
-            content,
-            _short_validation_reason(output, errors),
-        ) from None
-
-
-def _short_validation_reason(output: type[BaseModel], errors: list[Any]) -> str:
-    first = errors[0] if errors else {}
-    where = ".".join(str(part) for part in first.get("loc", ())) or "reply"
-    return f"not a valid {output.__name__} ({len(errors)} errors; first at {where}: {first.get('msg', '')})"
-
-
-def _json_text(content: str) -> str:
-    """The JSON object inside a reply: code fences and prose around it are dropped."""
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", content, re.DOTALL)
-    text = fenced.group(1) if fenced else content
-    start, end = text.find("{"), text.rfind("}")
-    return text[start : end + 1] if start != -1 and end > start else text
-
-
-def _reask_messages(problem: _Reask) -> list[dict[str, str]]:
-    reply = problem.reply
-    turns = []
-    if reply:
-        turns.append({"role": "assistant", "content": reply[:6000]})
-    turns.append({"role": "user", "content": problem.message})
-    return turns
-
-
-def _usage_of(completion: ChatCompletion) -> Usage:
-    usage = completion.usage
-    return Usage(
-        requests=1,
-        prompt_tokens=usage.prompt_tokens if usage else 0,
-        completion_tokens=usage.completion_tokens if usage else 0,
-    )
+        return float(backoff * (0.5 + jitter())) * policy.wait_scale

@@ -17,7 +17,8 @@ from fakeserver import FakeLLMServer, Reply, Responder, completion, schema_name
 
 from factcheck.documents import document_from_bytes
 from factcheck.draft import Session
-from factcheck.llm import LLMClient, RetryPolicy, Settings
+from factcheck.llm import LLMClient, Settings
+from factcheck.retries import RetryPolicy
 from factcheck.models import Document, DraftClaim
 from factcheck.recording import RecordingTransport
 

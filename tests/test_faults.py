@@ -40,7 +40,8 @@ from factcheck.documents import load_document
 from factcheck.draft import DraftOptions, Outcome, draft_sources
 from factcheck.errors import ModelAPIError
 from factcheck.extract import chunk_document
-from factcheck.llm import LLMClient, RetryPolicy, Settings
+from factcheck.llm import LLMClient, Settings
+from factcheck.retries import RetryPolicy
 from factcheck.models import Case, DraftClaims
 from factcheck.questions import DEFAULT_BATCH_SIZE
 from factcheck.store import load_case

@@ -22,7 +22,8 @@ from helpers_drafting import (
 )
 
 from factcheck.errors import ModelAPIError, UnexpectedModelBehavior, UserError
-from factcheck.llm import RetryPolicy, Settings, live_requests_allowed, settings_from_env
+from factcheck.llm import Settings, live_requests_allowed, settings_from_env
+from factcheck.retries import RetryPolicy
 from factcheck.models import Draft
 
 MESSAGES = [{"role": "system", "content": "You answer in JSON."}, {"role": "user", "content": "Count to one."}]
