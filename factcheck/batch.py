@@ -54,13 +54,13 @@ from factcheck.draft import (
     Outcome,
     Session,
     draft_case,
+    existing_case,
     keep_reviewed_claims,
-    previous_case,
-    refuse_to_overwrite,
     resumable,
+    slug_clashes,
     up_to_date,
 )
-from factcheck.errors import CaseError, FactcheckError, UserError
+from factcheck.errors import CaseError, DocumentError, FactcheckError, UserError
 from factcheck.llm import LLMClient, Settings, settings_from_env
 from factcheck.store import case_dir, drafting_lock, reports_root, save_case
 
@@ -200,7 +200,10 @@ class _BatchRun:
             settings, transport=self.transport, offline=True, capabilities=capabilities, sleep=lambda _: None
         )
         capabilities[answering.capability_key] = "json_schema"
-        self.session = Session(answering, None, "batch", None)
+        self.session = Session(answering, None, "batch")
+        # Each document as it was given, by its source as saved: a URL's credentials are used to fetch it in this
+        # run and never written to batch.json, so a later 'collect' fetches the URL without them.
+        self.given: dict[str, str] = {}
 
     def __enter__(self) -> _BatchRun:
         return self
@@ -217,15 +220,16 @@ class _BatchRun:
         """A fresh batch state for each document that needs drafting; the others' outcomes as the live path has them."""
         members: Members = []
         skipped: list[Outcome] = []
-        claimed: dict[Path, str] = {}
         settings = self.api.settings
+        sources = list(dict.fromkeys(sources))
+        clashes = slug_clashes(sources)
         for source in sources:
+            if source in clashes:
+                skipped.append(clashes[source])
+                continue
             try:
                 document = load_document(source)
                 folder = case_dir(document.slug, options.reports or reports_root())
-                if folder in claimed:
-                    raise UserError(f"{source} and {claimed[folder]} would share {folder}", hint="rename one of them")
-                claimed[folder] = source
                 running = load_state(folder)
                 if running is not None and not running.done and not options.force:
                     submitted = running.batch_id or ("being submitted" if running.submission else "not yet submitted")
@@ -233,16 +237,16 @@ class _BatchRun:
                         f"{folder}: a batch run is under way ({submitted})",
                         hint="run 'factcheck batch collect', or pass --force to start again",
                     )
-                previous = previous_case(folder)
-                refuse_to_overwrite(previous, document, folder)
+                previous, _ = existing_case(folder, document)
                 if previous is not None and not options.force and up_to_date(previous, document, self.session):
                     skipped.append(Outcome(source, "unchanged", folder, previous, "already drafted"))
                     continue
             except FactcheckError as exc:
                 skipped.append(Outcome(source, "failed", message=str(exc)))
                 continue
+            self.given[document.source] = source
             state = BatchState(
-                source=source, slug=document.slug, document_sha256=document.sha256, model=settings.model,
+                source=document.source, slug=document.slug, document_sha256=document.sha256, model=settings.model,
                 server=settings.server, chunk_tokens=options.chunk_tokens, batch_size=options.batch_size,
                 force=options.force, started_at=datetime.now(UTC),
             )  # fmt: skip
@@ -291,17 +295,21 @@ class _BatchRun:
             model=state.model, force=state.force, chunk_tokens=state.chunk_tokens, batch_size=state.batch_size
         )
         try:
-            document = load_document(state.source)
+            document = load_document(self.given.get(state.source, state.source))
+            if document.sha256 != state.document_sha256:
+                raise DocumentError(
+                    f"{state.source} changed since its batch run began; the answers so far are for the old text",
+                    hint="run 'factcheck extract --batch' on it again to draft the new text",
+                )
             with drafting_lock(folder):
-                previous = previous_case(folder)
-                refuse_to_overwrite(previous, document, folder)
+                previous, reviewed = existing_case(folder, document)
                 self.transport.answers, self.transport.wanted = state.answers, {}
                 resume = resumable(previous, document, self.session, options)
                 case = draft_case(document, self.session, options, resume=resume)
                 wanted = first_stage(self.transport.wanted)
                 if wanted:
                     return wanted
-                case = keep_reviewed_claims(case, previous, folder)
+                case = keep_reviewed_claims(case, previous, reviewed)
                 drafting = case.drafting.model_copy(update={"started_at": state.started_at})
                 case = case.model_copy(update={"drafting": drafting})
                 save_case(case, folder)

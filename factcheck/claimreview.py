@@ -20,6 +20,7 @@ from pydantic import Field
 from factcheck.errors import UserError
 from factcheck.markdown import anchor, as_utc, day, safe_url
 from factcheck.models import ClaimState, Contract, Rating, RatingScale, ReviewState
+from factcheck.review import Ratings
 from factcheck.tally import Status, in_document_order, status_of
 
 PUBLISHER_FILES = ("factcheck.toml", "publisher.json")
@@ -134,12 +135,13 @@ def build_claimreviews(state: ReviewState, scale: RatingScale, publisher: Publis
     reviews: list[dict[str, Any]] = []
     left_out: list[tuple[str, str]] = []
     reasons: list[str] = []
+    ratings = Ratings(scale)
     for claim in in_document_order(state.claims):
         status = status_of(claim)
         if status is Status.rejected:
             reasons.append(_REJECTED)
             continue
-        rating = scale.rating(claim.rating) if status is Status.agreed and claim.rating else None
+        rating = ratings.get(claim.rating) if status is Status.agreed and claim.rating else None
         if status is not Status.agreed:
             reason, why = (_PENDING, "pending review") if status is Status.pending else (_DISPUTED, "disputed")
         elif rating is None:

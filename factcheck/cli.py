@@ -49,8 +49,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
 # ----------------------------------------------------------------------------------------------- extract
 # (commands of each stage live in their own section below; keep sections in pipeline order)
 
-BUNDLED_RECORDINGS = str(Path(__file__).parent / "recordings")
-
 
 @app.command()
 def extract(
@@ -169,11 +167,13 @@ def review(
 ) -> None:
     """Review the drafted claims one at a time; each action is saved the moment you confirm it."""
     from factcheck.console import run_review
+    from factcheck.report import write_markdown_report
     from factcheck.review import default_reviewer
     from factcheck.store import resolve_case
 
     folder = resolve_case(case)
-    code = run_review(folder, default_reviewer() if reviewer is None else reviewer, only)
+    name = default_reviewer() if reviewer is None else reviewer
+    code = run_review(folder, name, only, update_report=write_markdown_report)
     if code:
         raise typer.Exit(code)
 
@@ -194,19 +194,20 @@ def verdict(
 ) -> None:
     """Record one verdict without the interactive review; safe to run from several processes at once."""
     from factcheck.console import print_recorded
+    from factcheck.report import write_markdown_report
     from factcheck.review import MissingSource, default_reviewer, record_verdict
     from factcheck.store import resolve_case
 
     folder = resolve_case(case)
     try:
-        events = record_verdict(
+        recorded = record_verdict(
             folder, claim_id=claim_id, rating=rating, reviewer=default_reviewer() if reviewer is None else reviewer,
             note=note, source_url=source, source_title=source_title, source_excerpt=source_excerpt,
             no_source=no_source,
         )  # fmt: skip
     except MissingSource as exc:
         fail(f"{exc.message} (pass --source URL, or --no-source with a --note saying why)")
-    print_recorded(folder, events)
+    print_recorded(folder, recorded.events, recorded.state, recorded.scale, update_report=write_markdown_report)
 
 
 @app.command(name="import")
@@ -224,6 +225,7 @@ def import_(
 ) -> None:
     """Import verdicts from a file; every row is checked first, and one bad row refuses the whole file."""
     from factcheck.console import print_recorded
+    from factcheck.report import write_markdown_report
     from factcheck.store import resolve_case
     from factcheck.verdict_import import ImportRefused, import_verdicts
 
@@ -236,7 +238,8 @@ def import_(
         if len(exc.problems) > 20:
             typer.echo(f"  ... and {len(exc.problems) - 20} more", err=True)
         raise
-    print_recorded(folder, [e for e in result.events if e.action == "verdict"])
+    verdicts = [e for e in result.events if e.action == "verdict"]
+    print_recorded(folder, verdicts, result.state, result.scale, update_report=write_markdown_report)
     skipped = f"; {result.already} already imported before" if result.already else ""
     typer.echo(f"{result.imported} verdict(s) imported from {file}{skipped}")
 
@@ -321,7 +324,9 @@ def replay_with_optional_folder(argv: list[str]) -> list[str]:
     for i, arg in enumerate(argv):
         following = argv[i + 1] if i + 1 < len(argv) else None
         if arg == "--replay" and (following is None or following.startswith("-") or not Path(following).is_dir()):
-            arg = f"--replay={BUNDLED_RECORDINGS}"
+            from factcheck.recording import BUNDLED  # here, not at the top: --help must not import the HTTP stack
+
+            arg = f"--replay={BUNDLED}"
         out.append(arg)
     return out
 

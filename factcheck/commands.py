@@ -1,5 +1,8 @@
 """What a reviewer types (commands at the main prompt, answers to the fields a form asks for) and what is said back.
 
+The words every front uses for review events and reasons for rejecting live here; the terminal shows them as they
+are, the Markdown report escapes the text that fills them.
+
 Every parser takes the stripped line and returns a value or raises a UserError whose message is the one-line hint
 shown back; an empty answer to a required field raises :class:`Cancel`, which drops the form.
 """
@@ -16,16 +19,14 @@ from factcheck.models import (
     ClaimState,
     EditEvent,
     Nature,
-    NoteEvent,
     Rating,
     RatingScale,
     RejectEvent,
-    RestoreEvent,
     ReviewEvent,
     SourceEvent,
     VerdictEvent,
 )
-from factcheck.review import check_text, check_url
+from factcheck.review import Ratings, check_text, check_url, clip
 
 CommandName = Literal[
     "verdict", "note", "source", "edit", "reject", "restore", "add", "skip", "back", "jump", "list", "help", "quit"
@@ -50,12 +51,13 @@ COMMANDS: tuple[tuple[CommandName, tuple[str, ...], str], ...] = (
     ("quit", ("q", "quit", "exit"), "quit; everything you confirmed is already saved"),
 )
 _BY_ALIAS: dict[str, CommandName] = {alias: name for name, aliases, _ in COMMANDS for alias in aliases}
-REJECT_REASONS: tuple[tuple[RejectReason, str], ...] = (
-    ("not_checkable", "not checkable"),
-    ("duplicate", "a duplicate of another claim"),
-    ("misquoted", "misquoted: the words do not say this"),
-    ("other", "other (say why)"),
-)
+REJECT_REASONS: dict[RejectReason, tuple[str, str]] = {
+    "not_checkable": ("not checkable", "not checkable"),
+    "duplicate": ("a duplicate", "a duplicate of another claim"),
+    "misquoted": ("misquoted", "misquoted: the words do not say this"),
+    "other": ("other reasons", "other (say why)"),
+}
+"""Each reason for rejecting a claim: how it is named wherever a rejection is shown, and how the form explains it."""
 KINDS = list(ClaimKind)
 NO_SOURCE_WORDS = ("none", "no", "-")
 
@@ -93,7 +95,7 @@ WHY_NO_SOURCE = Ask("Why no source", "required: what you checked, and why nothin
 REASON = Ask(
     "Reason",
     "a number or a name · Enter cancels",
-    tuple((str(i), key, text) for i, (key, text) in enumerate(REJECT_REASONS, start=1)),
+    tuple((str(i), key, explained) for i, (key, (_, explained)) in enumerate(REJECT_REASONS.items(), start=1)),
 )
 DETAILS = Ask("Details", "optional, e.g. which claim it repeats · Enter for none", free_text=True)
 WORDING = Ask("Claim", "the claim so it stands alone · Enter uses the quote")
@@ -133,10 +135,6 @@ def parse_command(line: str, scale: RatingScale, claim_ids: Container[str] = ())
     raise UserError(f"{clip(text, 30)!r} is not a command", hint="? lists them; a rating key such as 'false' rates")
 
 
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def required(text: str) -> str:
     if not text.strip():
         raise Cancel
@@ -168,7 +166,7 @@ def url_or_none(text: str) -> str | None:
 
 def reject_reason(text: str) -> RejectReason:
     wanted = required(text).lower().replace(" ", "_").replace("-", "_")
-    for number, (key, _) in enumerate(REJECT_REASONS, start=1):
+    for number, key in enumerate(REJECT_REASONS, start=1):
         if wanted in (str(number), key) or (len(wanted) >= 3 and key.startswith(wanted)):
             return key
     raise UserError(f"{clip(text, 30)!r} is not a reason", hint="type 1 to 4, or a name such as duplicate")
@@ -215,31 +213,69 @@ def rating_choices(scale: RatingScale) -> tuple[tuple[str, str, str], ...]:
     return tuple((str(i), r.key, f"{r.label}: {r.definition}") for i, r in enumerate(scale.ratings, start=1))
 
 
-def label(scale: RatingScale, key: str) -> str:
-    found = scale.rating(key)
-    return found.label if found else key
+# The words for each kind of review event: (told to the reviewer who just recorded it, told in a claim's history).
+# A {field} is text from a reviewer, the document or a rating scale: each renderer escapes it as its medium needs.
+EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "verdict": ("verdict recorded: {rating}", "rated it {rating}"),
+    "verdict, no source": ("verdict recorded: {rating} without a source", "rated it {rating}"),
+    "changed verdict": (
+        "verdict recorded: {rating} (was {previous})",
+        "changed the verdict from {previous} to {rating}",
+    ),
+    "changed verdict, no source": (
+        "verdict recorded: {rating} without a source (was {previous})",
+        "changed the verdict from {previous} to {rating}",
+    ),
+    "source": ("source added: {title}", "cited {title}"),
+    "note": ("note added", "added a note"),
+    "edit": ("wording changed", "edited the statement; it was “{previous}”"),
+    "reject": ("rejected: {reason}", "rejected it as {reason}"),
+    "reject, with detail": ("rejected: {reason}", "rejected it as {reason}: {detail}"),
+    "restore": ("restored; it can have a verdict again", "restored it"),
+    "add_claim": ("claim added to the case", "added this claim"),
+}
+TOLD_CLIP = 60
+"""The longest text a confirmation quotes (a source's title, say)."""
 
 
-def describe(event: ReviewEvent, scale: RatingScale) -> str:
-    """What a recorded event did, in a few words."""
+def event_words(event: ReviewEvent, ratings: Ratings) -> tuple[tuple[str, str], dict[str, str]]:
+    """The event's pair of templates from EVENT_WORDS, and the text that fills their fields."""
     if isinstance(event, VerdictEvent):
-        was = f" (was {label(scale, event.previous)})" if event.previous else ""
-        bare = " without a source" if event.no_source else ""
-        return f"verdict recorded: {label(scale, event.rating)}{bare}{was}"
+        said = {"rating": ratings.label(event.rating)}
+        if event.previous is not None and event.previous != event.rating:
+            said["previous"] = ratings.label(event.previous)
+        kind = ("changed verdict" if "previous" in said else "verdict") + (", no source" if event.no_source else "")
+        return EVENT_WORDS[kind], said
     if isinstance(event, SourceEvent):
-        return f"source added: {clip(event.source.title, 60)}"
-    if isinstance(event, NoteEvent):
-        return "note added"
+        return EVENT_WORDS["source"], {"title": event.source.title or event.source.url}
     if isinstance(event, EditEvent):
-        return "wording changed"
+        return EVENT_WORDS["edit"], {"previous": event.previous}
     if isinstance(event, RejectEvent):
-        return f"rejected: {event.reason.replace('_', ' ')}"
-    if isinstance(event, RestoreEvent):
-        return "restored; it can have a verdict again"
-    return "claim added to the case"
+        said = {"reason": REJECT_REASONS[event.reason][0]}
+        if event.detail:
+            return EVENT_WORDS["reject, with detail"], said | {"detail": event.detail}
+        return EVENT_WORDS["reject"], said
+    return EVENT_WORDS[event.action], {}
 
 
-def set_aside(before: ClaimState, event: ReviewEvent, scale: RatingScale) -> tuple[Level, str] | None:
+def describe(event: ReviewEvent, ratings: Ratings) -> str:
+    """What a recorded event did, in a few words, for the reviewer who just recorded it."""
+    (told, _), said = event_words(event, ratings)
+    return told.format_map({name: clip(text, TOLD_CLIP) for name, text in said.items()})
+
+
+def history_line(event: ReviewEvent, ratings: Ratings) -> str:
+    """What an event did, as the terminal tells it in a claim's history."""
+    (_, history), said = event_words(event, ratings)
+    return history.format_map(said)
+
+
+def rejected_why(event: RejectEvent) -> str:
+    """The reason for a rejection, and its detail when there is one."""
+    return REJECT_REASONS[event.reason][0] + (f": {event.detail}" if event.detail else "")
+
+
+def set_aside(before: ClaimState, event: ReviewEvent, ratings: Ratings) -> tuple[Level, str] | None:
     """What an edit or a rejection did to the verdicts ``before`` it: they stay in the history, but no longer count."""
     if isinstance(event, EditEvent) and event.statement != before.statement:
         gone = list(before.verdicts.values())
@@ -249,18 +285,27 @@ def set_aside(before: ClaimState, event: ReviewEvent, scale: RatingScale) -> tup
         return None
     if not gone:
         return None
-    shown = ", ".join(f"{v.reviewer}'s {label(scale, v.rating)}" for v in gone)
+    shown = ", ".join(f"{v.reviewer}'s {ratings.label(v.rating)}" for v in gone)
     if isinstance(event, RejectEvent):
         return "info", f"your earlier verdict is set aside by your rejection ({shown})"
     count = f"{len(gone)} earlier verdict{'s' * (len(gone) != 1)}"
     return "warn", f"wording changed; {count} set aside ({shown}): the claim waits for a verdict on the new wording"
 
 
-def dispute(claim: ClaimState, event: VerdictEvent | RejectEvent, scale: RatingScale) -> str | None:
+def dispute(claim: ClaimState, event: VerdictEvent | RejectEvent, ratings: Ratings) -> str | None:
     """The other reviewers' standing decisions that differ from the verdict or rejection just recorded, if any."""
     mine = event.rating if isinstance(event, VerdictEvent) else None
-    differ = [f"{v.reviewer} rated it {label(scale, v.rating)}" for v in claim.verdicts.values() if v.rating != mine]
+    differ = [f"{v.reviewer} rated it {ratings.label(v.rating)}" for v in claim.verdicts.values() if v.rating != mine]
     rejection = claim.rejection
     if isinstance(event, VerdictEvent) and rejection is not None:
-        differ.append(f"{rejection.reviewer} rejected it ({rejection.reason.replace('_', ' ')})")
+        differ.append(f"{rejection.reviewer} rejected it ({REJECT_REASONS[rejection.reason][0]})")
     return "disputed: " + "; ".join(differ) if differ else None
+
+
+def given_on_other_wording(claim: ClaimState, event: VerdictEvent) -> str | None:
+    """Why a verdict just recorded does not count, when the claim's wording changed while it was being given."""
+    if event.statement is None or event.statement == claim.statement:
+        return None
+    edit = next((e for e in reversed(claim.history) if isinstance(e, EditEvent)), None)
+    who = f"{edit.reviewer} changed the wording" if edit else "the wording changed"
+    return f"{who} while the verdict was being given, so it is set aside: rate the new wording"

@@ -10,7 +10,6 @@ they are set aside with a warning, so a pasted line is never run as a command.
 
 from __future__ import annotations
 
-import importlib
 import os
 import select
 import shlex
@@ -23,8 +22,8 @@ from rich.text import Text
 
 from factcheck import commands, screens
 from factcheck.commands import Ask, Level, Reply, View
-from factcheck.models import ReviewEvent
-from factcheck.review import Only, load_scale, load_state
+from factcheck.models import RatingScale, ReviewEvent, ReviewState, VerdictEvent
+from factcheck.review import Only, Ratings
 from factcheck.session import Session
 from factcheck.store import LOG_FILE, reports_root
 
@@ -36,6 +35,10 @@ _STYLES: dict[Level, tuple[str, str]] = {
     "warn": ("!", "yellow"),
     "error": ("✗", "red"),
 }
+
+UpdateReport = Callable[[Path, ReviewState, RatingScale], object]
+"""Brings a case's report up to date from the state its log was just folded to (``report.write_markdown_report``,
+passed in by the command line: the review stage does not import the report stage)."""
 
 
 def make_console() -> Console:
@@ -55,12 +58,14 @@ def run_review(
     console: Console | None = None,
     read: Callable[[str], str] | None = None,
     pending: Callable[[], list[str]] | None = None,
+    update_report: UpdateReport | None = None,
 ) -> int:
     """Go through the case's claims with ``reviewer`` until they quit: q or Ctrl-D (0 is returned), or Ctrl-C at
     the main prompt (130, as a shell expects of an interrupted program).
 
     ``read`` asks for a line (default: standard input); ``pending`` gives the lines already waiting after it, the
-    rest of a paste (default: taken from standard input when it is a terminal or a pipe).
+    rest of a paste (default: taken from standard input when it is a terminal or a pipe). ``update_report`` is
+    called after every action recorded; its failure is a warning.
     """
     con = console or make_console()
     session = Session(folder, reviewer, only)
@@ -84,8 +89,8 @@ def run_review(
             reply = _answer(con, session, read, pending, editing)
             recorded += len(reply.recorded)
             messages = list(reply.messages)
-            if reply.recorded:
-                warning = _refresh_report(folder)
+            if reply.recorded and update_report is not None:
+                warning = _update_report(update_report, folder, session.state, session.scale)
                 if warning:
                     messages.append(("warn", warning))
             if reply.done:
@@ -208,20 +213,10 @@ def _read_line(read: Callable[[str], str], prompt: str, prefill: str, editing: _
             editing.prefill("")
 
 
-def _refresh_report(folder: Path) -> str | None:
-    """Bring the case's Markdown report up to date; a failure comes back as a one-line warning, never raised."""
+def _update_report(update: UpdateReport, folder: Path, state: ReviewState, scale: RatingScale) -> str | None:
+    """Bring the case's report up to date; a failure comes back as a one-line warning, never raised."""
     try:
-        write = importlib.import_module("factcheck.report").write_markdown_report
-    except ModuleNotFoundError as exc:
-        if exc.name == "factcheck.report":
-            return None
-        return f"the report was not updated: {exc}"
-    except AttributeError:
-        return None
-    except Exception as exc:
-        return f"the report was not updated: {type(exc).__name__}: {exc}"
-    try:
-        write(folder)
+        update(folder, state, scale)
     except Exception as exc:
         return f"the report was not updated: {exc}"
     return None
@@ -246,19 +241,34 @@ def _show(con: Console, session: Session, view: View, messages: Sequence[tuple[L
 # --------------------------------------------------------------------------------------------------- commands
 
 
-def print_recorded(folder: Path, events: Sequence[ReviewEvent], console: Console | None = None) -> None:
-    """Confirm what a non-interactive command recorded, then bring the report up to date."""
+def print_recorded(
+    folder: Path,
+    events: Sequence[ReviewEvent],
+    state: ReviewState,
+    scale: RatingScale,
+    *,
+    console: Console | None = None,
+    update_report: UpdateReport | None = None,
+) -> None:
+    """Confirm what a non-interactive command recorded, then bring the report up to date; ``state`` is the log
+    folded after the events were appended."""
     if not events:
         return
     con = console or make_console()
-    scale = load_scale(load_state(folder).case.scale)
+    ratings = Ratings(scale)
     for event in events[:SHOWN_RECORDED]:
-        con.print(Text(f"✓ {event.claim_id}: {commands.describe(event, scale)}", style="green"))
+        con.print(Text(f"✓ {event.claim_id}: {commands.describe(event, ratings)}", style="green"))
     if len(events) > SHOWN_RECORDED:
         con.print(f"  ... and {len(events) - SHOWN_RECORDED} more")
-    warning = _refresh_report(folder)
+    errors = Console(stderr=True)
+    for event in events:
+        claim = state.get(event.claim_id)
+        overtaken = commands.given_on_other_wording(claim, event) if claim and isinstance(event, VerdictEvent) else None
+        if overtaken:
+            errors.print(Text(f"! {event.claim_id}: {overtaken}", style="yellow"), soft_wrap=True)
+    warning = _update_report(update_report, folder, state, scale) if update_report is not None else None
     if warning:
-        Console(stderr=True).print(Text(f"! {warning}", style="yellow"))
+        errors.print(Text(f"! {warning}", style="yellow"), soft_wrap=True)
 
 
 def print_status(folders: Sequence[Path], console: Console | None = None) -> int:

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from factcheck.errors import DocumentError
 from factcheck.models import Document, MediaType, Span
+from factcheck.urls import without_userinfo
 
 DEFAULT_MAX_BYTES = 10_000_000
 _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
@@ -31,11 +32,21 @@ def max_bytes() -> int:
         raise DocumentError(f"FACTCHECK_MAX_BYTES must be a whole number of bytes, not {raw!r}") from None
 
 
+def is_web_url(source: str) -> bool:
+    """Whether ``source`` names a web page (an http or https URL) rather than a file."""
+    try:
+        return urlparse(source).scheme in ("http", "https")
+    except ValueError:  # such as an unclosed "[" where an IPv6 host would be: a path, then, that will not be found
+        return False
+
+
 def load_document(source: str, *, limit: int | None = None) -> Document:
-    """Read ``source`` (a path or an http(s) URL) into a normalised :class:`Document`."""
+    """Read ``source`` (a path or an http(s) URL) into a normalised :class:`Document`. A URL's credentials
+    (``user:password@``) are used to fetch it and go no further: the document's source is the URL without them."""
     limit = max_bytes() if limit is None else limit
-    if urlparse(source).scheme in ("http", "https"):
+    if is_web_url(source):
         raw, media_type = _fetch_url(source, limit)
+        source = without_userinfo(source)
     else:
         raw = _read_file(Path(source), limit)
         media_type = media_type_for(Path(source).suffix.lower(), raw)
@@ -89,8 +100,9 @@ def _read_file(path: Path, limit: int) -> bytes:
 def _fetch_url(url: str, limit: int) -> tuple[bytes, MediaType]:
     import httpx2
 
+    fetching, url = url, without_userinfo(url)  # fetched with its credentials, named in messages without them
     try:
-        with httpx2.Client(timeout=30, follow_redirects=True) as client, client.stream("GET", url) as response:
+        with httpx2.Client(timeout=30, follow_redirects=True) as client, client.stream("GET", fetching) as response:
             if response.status_code >= 400:
                 raise DocumentError(f"{url}: the server answered HTTP {response.status_code}")
             chunks: list[bytes] = []
@@ -179,10 +191,10 @@ def title_of(text: str, paragraphs: list[Span], media_type: str) -> str:
 
 def slug_for(source: str) -> str:
     """A filesystem-safe slug from a path's stem or a URL's last path segment; never contains a separator."""
-    parsed = urlparse(source)
-    if parsed.scheme in ("http", "https"):
+    if is_web_url(source):
+        parsed = urlparse(source)
         segments = [s for s in parsed.path.split("/") if s]
-        stem = Path(segments[-1]).stem if segments else parsed.netloc
+        stem = Path(segments[-1]).stem if segments else parsed.netloc.rpartition("@")[2]
     else:
         stem = Path(source).stem
     # Accented Latin letters keep their base letter ("declaración" -> "declaracion"); other scripts fall back on

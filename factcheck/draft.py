@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from factcheck.atomic import write_atomic
-from factcheck.documents import load_document, slug_for
+from factcheck.documents import is_web_url, load_document, slug_for
 from factcheck.errors import CaseError, FactcheckError, UserError
 from factcheck.extract import DEFAULT_CHUNK_TOKENS, extract_claims
 from factcheck.llm import LLMClient, Settings, settings_from_env
-from factcheck.models import Case, Claim, Document, Drafting, RecordingSource
-from factcheck.prompts import load_prompt
+from factcheck.models import Case, Claim, Document, Drafting, PromptRef, RecordingSource
+from factcheck.prompts import Prompt, load_prompt
 from factcheck.questions import DEFAULT_BATCH_SIZE, draft_questions
-from factcheck.recording import BUNDLED, RecordingTransport, load_exchanges
+from factcheck.recording import BUNDLED, Exchange, RecordingTransport, load_exchanges
 from factcheck.store import case_dir, drafting_lock, load_case, read_events, reports_root, save_case
 
 REPLAY_BASE_URL = "http://replay.invalid/v1"
@@ -61,15 +61,31 @@ class Outcome:
         return self.status in ("drafted", "unchanged")
 
 
+@dataclass(frozen=True)
+class Prompts:
+    """The prompts a drafting run uses, read once for the run."""
+
+    extract: Prompt
+    questions: Prompt
+
+    @property
+    def refs(self) -> list[PromptRef]:
+        return [self.extract.ref, self.questions.ref]
+
+
+def drafting_prompts() -> Prompts:
+    return Prompts(load_prompt("extract"), load_prompt("questions"))
+
+
 @dataclass
 class Session:
-    """One client and its transport for a whole run, so capability probing and the cache are shared."""
+    """One client and its transport for a whole run, so capability probing, the cache and the prompts are shared."""
 
     client: LLMClient
     transport: RecordingTransport | None
     mode: SessionMode
-    capabilities_file: Path | None
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=16))
+    prompts: Prompts = field(default_factory=drafting_prompts)
 
 
 def cache_dir() -> Path:
@@ -88,12 +104,14 @@ def responses_dir(server: str) -> Path:
 def open_session(options: DraftOptions) -> Iterator[Session]:
     import httpx2
 
+    prompts = drafting_prompts()
     transport: RecordingTransport | None = None
     capabilities_file: Path | None = None
     capabilities: dict[str, str] = {}
     if options.replay is not None:
-        settings = _replay_settings(options)
-        transport = RecordingTransport(options.replay, "replay")
+        exchanges = _replay_exchanges(options.replay)
+        settings = _replay_settings(options, exchanges)
+        transport = RecordingTransport(options.replay, "replay", exchanges=exchanges)
         mode: SessionMode = "replay"
     else:
         timeout: dict[str, Any] = {"timeout": options.timeout} if options.timeout is not None else {}
@@ -125,7 +143,7 @@ def open_session(options: DraftOptions) -> Iterator[Session]:
     )
     # Twice the request slots, so --concurrency above 8 is honoured and each freed slot has a request waiting.
     pool = ThreadPoolExecutor(max_workers=2 * max(1, client.settings.concurrency))
-    session = Session(client, transport, mode, capabilities_file, pool)
+    session = Session(client, transport, mode, pool, prompts)
     try:
         yield session
     finally:
@@ -140,11 +158,15 @@ def recorded_from(server: str) -> RecordingSource:
     return RecordingSource(kind="recorded", server=server, date=date.today().isoformat())
 
 
-def _replay_settings(options: DraftOptions) -> Settings:
+def _replay_exchanges(folder: Path) -> dict[str, Exchange]:
+    if not folder.is_dir():
+        raise UserError(f"no recordings folder at {folder}")
+    return load_exchanges(folder)
+
+
+def _replay_settings(options: DraftOptions, exchanges: dict[str, Exchange]) -> Settings:
     assert options.replay is not None
-    if not options.replay.is_dir():
-        raise UserError(f"no recordings folder at {options.replay}")
-    requests = [e.request for e in load_exchanges(options.replay).values() if isinstance(e.request, dict)]
+    requests = [e.request for e in exchanges.values() if isinstance(e.request, dict)]
     models = sorted({str(r.get("model")) for r in requests})
     if not requests:
         raise UserError(f"no recordings in {options.replay}", hint="make some with --record")
@@ -182,13 +204,12 @@ def draft_sources(
     sources: list[str],
     options: DraftOptions,
     *,
-    on_progress: Callable[[str, int], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Draft a case for every source, documents in parallel; one failure never stops the others."""
 
     def run(source: str) -> Outcome:
-        outcome = draft_source(source, session, options, on_progress)
+        outcome = draft_source(source, session, options)
         if on_done:
             on_done(outcome)
         return outcome
@@ -217,22 +238,16 @@ def slug_clashes(sources: list[str]) -> dict[str, Outcome]:
     return clashes
 
 
-def draft_source(
-    source: str, session: Session, options: DraftOptions, on_progress: Callable[[str, int], None] | None = None
-) -> Outcome:
+def draft_source(source: str, session: Session, options: DraftOptions) -> Outcome:
     try:
         document = load_document(source)
         folder = case_dir(document.slug, options.reports or reports_root())
         with drafting_lock(folder):
-            previous = previous_case(folder)
-            refuse_to_overwrite(previous, document, folder)
+            previous, reviewed = existing_case(folder, document)
             if previous is not None and not options.force and up_to_date(previous, document, session):
                 return Outcome(source, "unchanged", folder, previous, "already drafted (use --force to draft again)")
-            case = draft_case(
-                document, session, options, lambda n: on_progress(source, n) if on_progress else None,
-                resume=resumable(previous, document, session, options),
-            )  # fmt: skip
-            case = keep_reviewed_claims(case, previous, folder)
+            case = draft_case(document, session, options, resume=resumable(previous, document, session, options))
+            case = keep_reviewed_claims(case, previous, reviewed)
             save_case(case, folder)
     except FactcheckError as exc:
         return Outcome(source, "failed", message=str(exc))
@@ -245,7 +260,6 @@ def draft_case(
     document: Document,
     session: Session,
     options: DraftOptions,
-    on_progress: Callable[[int], None] | None = None,
     *,
     resume: Case | None = None,
 ) -> Case:
@@ -255,15 +269,13 @@ def draft_case(
     them, so a re-run asks only for what failed before.
     """
     started = datetime.now(UTC)
-    extract_prompt, questions_prompt = load_prompt("extract"), load_prompt("questions")
     client = session.client
     hits_before = session.transport.hits if session.transport else 0
     extraction = extract_claims(
-        document, client, extract_prompt, chunk_tokens=options.chunk_tokens, pool=session.pool,
-        on_chunk=(lambda _: on_progress(1)) if on_progress else None,
-    )  # fmt: skip
+        document, client, session.prompts.extract, chunk_tokens=options.chunk_tokens, pool=session.pool
+    )
     questions = draft_questions(
-        document, _with_earlier_questions(extraction.claims, resume), client, questions_prompt,
+        document, _with_earlier_questions(extraction.claims, resume), client, session.prompts.questions,
         batch_size=options.batch_size, pool=session.pool,
     )  # fmt: skip
     transport = session.transport
@@ -275,7 +287,7 @@ def draft_case(
         base_url=_replay_label(options.replay) if session.mode == "replay" else client.settings.server,
         mode=mode,
         structured_output=sorted(client.modes_used),
-        prompts=[extract_prompt.ref, questions_prompt.ref],
+        prompts=session.prompts.refs,
         usage=usage,
         recordings=sorted(transport.sources.values(), key=lambda s: s.model_dump_json())
         if transport and session.mode == "replay"
@@ -299,6 +311,15 @@ def _replay_label(folder: Path | None) -> str:
     return f"replay of {folder}"
 
 
+def existing_case(folder: Path, document: Document) -> tuple[Case | None, set[str]]:
+    """The case already in the folder, if any, and its reviewed claims (the log read once), once it is clear that
+    drafting ``document`` into the folder loses nothing (:func:`refuse_to_overwrite`). Call it holding the lock."""
+    previous = previous_case(folder)
+    reviewed = reviewed_claim_ids(folder) if previous is not None else set()
+    refuse_to_overwrite(previous, document, folder, reviewed)
+    return previous, reviewed
+
+
 def previous_case(folder: Path) -> Case | None:
     """The case already in the folder; a damaged one stops the run so it is never overwritten."""
     if not (folder / "case.json").exists():
@@ -306,9 +327,16 @@ def previous_case(folder: Path) -> Case | None:
     return load_case(folder)
 
 
-def refuse_to_overwrite(previous: Case | None, document: Document, folder: Path) -> None:
+def reviewed_claim_ids(folder: Path) -> set[str]:
+    """The claims of the case that its review log records an action on."""
+    events, _ = read_events(folder)
+    return {event.claim_id for event in events}
+
+
+def refuse_to_overwrite(previous: Case | None, document: Document, folder: Path, reviewed: set[str]) -> None:
     """A case folder is never taken over by another document of the same name, nor redrafted from a changed text
-    once people have reviewed it: either would lose what they recorded, or pin it to words it was not about."""
+    once people have reviewed it (``reviewed``: :func:`reviewed_claim_ids`): either would lose what they recorded,
+    or pin it to words it was not about."""
     if previous is None:
         return
     if not same_source(previous.document.source, document.source):
@@ -318,7 +346,7 @@ def refuse_to_overwrite(previous: Case | None, document: Document, folder: Path)
         )
     if previous.document.sha256 == document.sha256:
         return
-    if read_events(folder)[0]:
+    if reviewed:
         raise CaseError(
             f"{document.source} changed since {folder} was reviewed; its verdicts point into the old text",
             hint="move the case folder aside or rename the document to draft it again",
@@ -330,7 +358,7 @@ def same_source(before: str, now: str) -> bool:
     where the case says it was read from is given the benefit of the doubt (it may have been moved)."""
     if before == now:
         return True
-    if "://" in before or "://" in now:
+    if is_web_url(before) or is_web_url(now):
         return False
     try:
         return Path(before).samefile(now)
@@ -343,13 +371,16 @@ def resumable(previous: Case | None, document: Document, session: Session, optio
     (a recording must hold every exchange a replay will ask for)."""
     if previous is None or options.force or session.mode in ("record", "replay") or not previous.drafting.failures:
         return None
-    prompts = [load_prompt("extract").ref, load_prompt("questions").ref]
-    same = (
+    return previous if drafted_alike(previous, document, session) else None
+
+
+def drafted_alike(previous: Case, document: Document, session: Session) -> bool:
+    """Whether ``previous`` was drafted from this text, by this model, with these prompts."""
+    return (
         previous.document.sha256 == document.sha256
         and previous.drafting.model == session.client.settings.model
-        and previous.drafting.prompts == prompts
+        and previous.drafting.prompts == session.prompts.refs
     )
-    return previous if same else None
 
 
 def _with_earlier_questions(claims: list[Claim], resume: Case | None) -> list[Claim]:
@@ -363,24 +394,16 @@ def _with_earlier_questions(claims: list[Claim], resume: Case | None) -> list[Cl
 
 
 def up_to_date(previous: Case, document: Document, session: Session) -> bool:
-    prompts = [load_prompt("extract").ref, load_prompt("questions").ref]
-    return (
-        previous.document.sha256 == document.sha256
-        and previous.drafting.model == session.client.settings.model
-        and previous.drafting.prompts == prompts
-        and not previous.drafting.failures
-        and session.mode != "record"
-    )
+    """A complete case drafted alike; a recording run drafts again regardless, so it records every exchange."""
+    return drafted_alike(previous, document, session) and not previous.drafting.failures and session.mode != "record"
 
 
-def keep_reviewed_claims(case: Case, previous: Case | None, folder: Path) -> Case:
-    """A claim that reviewers already acted on stays in the case even if the new draft lacks it."""
-    if previous is None:
-        return case
-    events, _ = read_events(folder)
-    touched = {e.claim_id for e in events}
-    current = {c.id for c in case.claims}
-    kept: list[Claim] = [c for c in previous.claims if c.id in touched and c.id not in current]
+def keep_reviewed_claims(case: Case, previous: Case | None, reviewed: set[str]) -> Case:
+    """Every claim reviewers acted on stays exactly as they saw it (statement, quote, questions), whatever the new
+    draft says under its id: ids come from offsets, so new wording from another prompt or model would otherwise
+    take over verdicts given on the old. The new draft gives the claims of every other id."""
+    kept = {c.id: c for c in previous.claims if c.id in reviewed} if previous is not None else {}
     if not kept:
         return case
-    return case.model_copy(update={"claims": sorted([*case.claims, *kept], key=lambda c: (c.start, c.end))})
+    claims = [c for c in case.claims if c.id not in kept] + list(kept.values())
+    return case.model_copy(update={"claims": sorted(claims, key=lambda c: (c.start, c.end))})

@@ -9,11 +9,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 
-from factcheck.errors import FactcheckError, ReplayMiss
-from factcheck.grounding import MIN_QUOTE_CHARS, Found, ground_quote, missing_figures, normalise, occurrences
-from factcheck.llm import LLMClient
+from factcheck.errors import FactcheckError
+from factcheck.grounding import (
+    MIN_QUOTE_CHARS,
+    Found,
+    NormalisedText,
+    ground_quote,
+    missing_figures,
+    normalise,
+    occurrences,
+)
+from factcheck.llm import Completion, LLMClient, ask_each
 from factcheck.models import Claim, Document, DraftClaim, DraftClaims, RejectedDraft, Span, Usage
 from factcheck.prompts import Prompt
 
@@ -42,10 +50,6 @@ class ExtractionResult:
     usage: Usage
     failures: list[str] = field(default_factory=list)
     chunks: int = 0
-
-
-def estimate_tokens(text: str) -> int:
-    return max(1, len(text) // CHARS_PER_TOKEN)
 
 
 def chunk_document(document: Document, budget_tokens: int = DEFAULT_CHUNK_TOKENS, overlap: int = 1) -> list[Chunk]:
@@ -104,29 +108,18 @@ def extract_claims(
     """Ask for the claims of every chunk (in parallel, bounded by the client) and ground and merge them."""
     chunks = chunk_document(document, chunk_tokens)
 
-    def run(chunk: Chunk) -> tuple[Chunk, DraftClaims | None, Usage, str | None]:
-        messages = prompt.render(**_chunk_values(document, chunk, len(chunks)))
-        try:
-            completion = client.structured(messages, DraftClaims)
-        except ReplayMiss:
-            raise  # a recording that does not fit the run is the user's to fix, not a chunk that failed
-        except FactcheckError as exc:
-            return chunk, None, Usage(), f"chunk {chunk.index + 1}/{len(chunks)}: {exc}"
-        finally:
-            if on_chunk:
-                on_chunk(chunk)
-        return chunk, completion.value, completion.usage, None
+    def ask(chunk: Chunk) -> Completion[DraftClaims]:
+        return client.structured(prompt.render(**_chunk_values(document, chunk, len(chunks))), DraftClaims)
 
-    results = list(pool.map(run, chunks)) if pool else [run(c) for c in chunks]
     usage = Usage()
     drafts: list[tuple[int, DraftClaim]] = []
     failures: list[str] = []
-    for chunk, answer, chunk_usage, failure in results:
-        usage = usage + chunk_usage
-        if failure:
-            failures.append(failure)
-        if answer:
-            drafts.extend((chunk.index, draft) for draft in answer.claims)
+    for chunk, answer in zip(chunks, ask_each(ask, chunks, pool=pool, on_each=on_chunk), strict=True):
+        if isinstance(answer, FactcheckError):
+            failures.append(f"chunk {chunk.index + 1}/{len(chunks)}: {answer}")
+            continue
+        usage = usage + answer.usage
+        drafts.extend((chunk.index, draft) for draft in answer.value.claims)
     windows = {c.index: (c.start, c.end) for c in chunks}
     claims, rejected = ground_drafts(document, drafts, windows)
     drafted_by = {"model": client.settings.model, "prompt_sha256": prompt.sha256}
@@ -156,8 +149,10 @@ def ground_drafts(
     """Ground each draft's quote in the text; keep what is found as claims (merged), set aside what is not."""
     claims: list[Claim] = []
     rejected: list[RejectedDraft] = []
+    # Normalised once for all the drafts of the document, and only if one of them is not quoted verbatim.
+    normalised = cache(partial(NormalisedText.of, document.text))
     for chunk_index, draft in drafts:
-        found = ground_quote(document.text, draft.quote, windows.get(chunk_index))
+        found = ground_quote(document.text, draft.quote, windows.get(chunk_index), normalised=normalised)
         reason = _rejection_reason(draft.quote, document.text, found)
         if found is None or reason:
             rejected.append(RejectedDraft(draft=draft, reason=reason, chunk=chunk_index))

@@ -9,6 +9,8 @@ recorded is always the document's own text at the offsets found.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -68,9 +70,18 @@ class NormalisedText:
         """The original ``[start, end)`` for normalised ``[start, end)``."""
         return self.origin[start], self.origin[end - 1] + 1
 
+    def window(self, lo: int, hi: int) -> NormalisedText:
+        """What :meth:`of` gives for the original ``[lo, hi)``, cut from this one instead of normalised again; its
+        origins stay offsets into the whole original."""
+        start, end = bisect_left(self.origin, lo), bisect_left(self.origin, hi)
+        if start < end and self.text[start] == " ":  # a window never starts with the space a run of them became
+            start += 1
+        return NormalisedText(self.text[start:end], self.origin[start:end])
 
-@lru_cache(maxsize=8)
+
+@lru_cache(maxsize=1)
 def _normalised_document(text: str) -> NormalisedText:
+    # For callers grounding one quote at a time in one document (a reviewer's pastes); drafting passes its own.
     return NormalisedText.of(text)
 
 
@@ -78,8 +89,20 @@ def normalise(quote: str) -> str:
     return NormalisedText.of(quote).text.strip()
 
 
-def ground_quote(text: str, quote: str, window: tuple[int, int] | None = None) -> Found | None:
-    """Where ``quote`` stands in ``text`` (inside ``window`` first, if given), or None if it cannot be found."""
+def ground_quote(
+    text: str,
+    quote: str,
+    window: tuple[int, int] | None = None,
+    *,
+    normalised: Callable[[], NormalisedText] | None = None,
+    fuzzy: bool = True,
+) -> Found | None:
+    """Where ``quote`` stands in ``text`` (inside ``window`` first, if given), or None if it cannot be found.
+    With ``fuzzy=False`` only an exact or normalised match is looked for.
+
+    ``normalised`` gives ``NormalisedText.of(text)``, for a caller grounding many quotes in one text: it is called
+    only when a quote is not found verbatim, and may build the text once and keep it.
+    """
     cleaned = quote.strip()
     if len(cleaned) < MIN_QUOTE_CHARS:
         return None
@@ -88,7 +111,7 @@ def ground_quote(text: str, quote: str, window: tuple[int, int] | None = None) -
         found = _exact(text, cleaned, start, end)
         if found:
             return found
-    full = _normalised_document(text)
+    full = normalised() if normalised is not None else _normalised_document(text)
     needle = normalise(cleaned).strip(_EDGE_JUNK)
     if len(needle) < MIN_QUOTE_CHARS:
         return None
@@ -96,7 +119,7 @@ def ground_quote(text: str, quote: str, window: tuple[int, int] | None = None) -
         found = _normalised(text, full, needle, start, end, quote)
         if found:
             return found
-    return _fuzzy(text, full, needle, quote, lo, hi)
+    return _fuzzy(text, full, needle, quote, lo, hi) if fuzzy else None
 
 
 def _exact(text: str, quote: str, lo: int, hi: int) -> Found | None:
@@ -157,7 +180,7 @@ def _fuzzy(text: str, full: NormalisedText, needle: str, quote: str, lo: int, hi
         found = Found(start, end, Grounding(method="fuzzy", score=score, model_quote=quote))
     # A stretch that leaves much of the quote out is often a typo cutting it short: an alignment may do better.
     if (found is None or found.grounding.score < MIN_FUZZY_SCORE) and hi - lo <= FUZZY_WINDOW_LIMIT:
-        found = _aligned(text, needle, quote, lo, hi) or found
+        found = _aligned(text, full.window(lo, hi), needle, quote) or found
     return found
 
 
@@ -194,9 +217,8 @@ def _longest_verbatim_stretch(full: NormalisedText, needle: str, lo: int, hi: in
     return best
 
 
-def _aligned(text: str, needle: str, quote: str, lo: int, hi: int) -> Found | None:
+def _aligned(text: str, window: NormalisedText, needle: str, quote: str) -> Found | None:
     """Align the quote against the window character by character; accept a close, compact match."""
-    window = NormalisedText.of(text[lo:hi])
     matcher = SequenceMatcher(None, window.text, needle, autojunk=False)
     blocks = [b for b in matcher.get_matching_blocks() if b.size >= 3]
     if not blocks:
@@ -210,7 +232,7 @@ def _aligned(text: str, needle: str, quote: str, lo: int, hi: int) -> Found | No
     if score < MIN_FUZZY_SCORE or not 0.8 * len(needle) <= width <= 1.25 * len(needle):
         return None
     start, end = window.span(first.a, last.a + last.size)
-    start, end = _word_edges(text, *_trim(text, lo + start, lo + end))
+    start, end = _word_edges(text, *_trim(text, start, end))
     return Found(start, end, Grounding(method="fuzzy", score=round(score, 3), model_quote=quote))
 
 

@@ -26,16 +26,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import urlparse, urlsplit, urlunsplit
+from urllib.parse import urlparse
 
 import httpx2
 from pydantic import BaseModel
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
-from factcheck.errors import FactcheckError, ModelAPIError, UnexpectedModelBehavior, UserError
+from factcheck.errors import FactcheckError, ModelAPIError, ReplayMiss, UnexpectedModelBehavior, UserError
 from factcheck.models import Usage
 from factcheck.retries import (
     NotACompletion,
@@ -47,6 +48,7 @@ from factcheck.retries import (
     status_error,
 )
 from factcheck.structured import MODES, Reask, parse_reply, reask_messages, usage_of, with_format
+from factcheck.urls import public_url
 
 if TYPE_CHECKING:
     import openai
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
+Item = TypeVar("Item")
 DEFAULT_MODEL = "gpt-4.1-mini"
 # A response header by which a caching transport names the exchange behind an answer (see recording.py).
 EXCHANGE_HEADER = "x-factcheck-exchange"
@@ -76,14 +79,7 @@ class Settings:
     def server(self) -> str:
         """The server's URL as it may be shown and written to files: credentials in it (user:password@, a query)
         are taken out."""
-        return _public_url(self.base_url or "https://api.openai.com/v1")
-
-
-def _public_url(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc and not parts.query:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+        return public_url(self.base_url or "https://api.openai.com/v1")
 
 
 def settings_from_env(
@@ -139,6 +135,31 @@ def live_requests_allowed(base_url: str) -> bool:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def ask_each(
+    ask: Callable[[Item], R],
+    items: Sequence[Item],
+    *,
+    pool: ThreadPoolExecutor | None = None,
+    on_each: Callable[[Item], None] | None = None,
+) -> list[R | FactcheckError]:
+    """``ask(item)`` for every item, in ``pool`` if given, in order. An item whose request failed gets its error in
+    its place, so the others go on; a replay miss stops them all, since a recording that does not fit the run is the
+    user's to fix. ``on_each`` is told of every item done, failed or not."""
+
+    def run(item: Item) -> R | FactcheckError:
+        try:
+            return ask(item)
+        except ReplayMiss:
+            raise
+        except FactcheckError as exc:
+            return exc
+        finally:
+            if on_each:
+                on_each(item)
+
+    return list(pool.map(run, items)) if pool else [run(item) for item in items]
 
 
 class LLMClient:

@@ -32,15 +32,6 @@ def text(value: str) -> str:
     return _SPECIAL.sub(lambda match: _REPLACEMENT[match.group()], value)
 
 
-def clip(value: str, limit: int) -> str:
-    """``value`` shortened to ``limit`` characters at a word boundary, with an ellipsis; escape after clipping."""
-    value = " ".join(value.split())
-    if len(value) <= limit:
-        return value
-    cut = value[:limit].rsplit(" ", 1)[0] or value[:limit]
-    return cut.rstrip(" ,;:") + "…"
-
-
 def safe_url(url: str) -> str | None:
     """``url`` made safe as a link destination, or None unless it is an absolute http(s) address."""
     url = url.strip()

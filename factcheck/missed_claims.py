@@ -1,16 +1,16 @@
 """Claims a reviewer adds because the model missed them: the pasted quote is grounded like any draft's.
 
-The reviewer's words are looked for exactly, then after folding whitespace and typographic quotes; a quote found
-only approximately is refused, so a reviewer's claim always quotes the document word for word.
+The reviewer's words are looked for exactly, then after folding whitespace and typographic quotes; a quote that is
+not there word for word is refused, so a reviewer's claim always quotes the document word for word.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Literal
 
 from factcheck.errors import UserError
+from factcheck.extract import claim_id
 from factcheck.grounding import ground_quote, occurrences
 from factcheck.models import (
     AddClaimEvent,
@@ -23,24 +23,24 @@ from factcheck.models import (
     ReviewState,
     Span,
 )
-from factcheck.review import check_reviewer, new_event_id, utc_now
+from factcheck.review import check_reviewer, clip, new_event_id, utc_now
 
 
 def ground_pasted_quote(case: Case, quote: str) -> tuple[int, int, str]:
     """Where a quote a reviewer pasted stands: an exact match, else one after folding whitespace and typography.
 
-    Returns the offsets and the document's own words there. A quote found only approximately is refused, with
-    the closest words shown so the reviewer can paste those.
+    Returns the offsets and the document's own words there. A quote not there word for word is refused, with
+    the closest words shown, when an approximate match finds some, so the reviewer can paste those.
     """
     text = case.document.text
-    found = ground_quote(text, quote)
-    if found is None:
+    found = ground_quote(text, quote, fuzzy=False)
+    if found is not None:
+        return found.start, found.end, text[found.start : found.end]
+    closest = ground_quote(text, quote)  # never a claim's grounding: only the words to suggest instead
+    if closest is None:
         raise UserError("that quote is not in the document", hint="paste the words exactly as they stand")
-    words = text[found.start : found.end]
-    if found.grounding.method not in ("exact", "normalised"):
-        closest = words if len(words) <= 80 else words[:77] + "..."
-        raise UserError("that quote is not in the document word for word", hint=f"closest: {closest!r}")
-    return found.start, found.end, words
+    words = text[closest.start : closest.end]
+    raise UserError("that quote is not in the document word for word", hint=f"closest: {clip(words, 80)!r}")
 
 
 def claim_at(state: ReviewState, start: int, end: int) -> ClaimState | None:
@@ -80,9 +80,9 @@ def add_claim_event(
     if taken is not None:
         raise UserError(f"those words are already claim {taken.claim.id}")
     method: Literal["exact", "normalised"] = "exact" if pasted.strip() == quote else "normalised"
-    digest = hashlib.sha256(f"{document.sha256}:{start}:{end}".encode()).hexdigest()
     claim = Claim(
-        id="r" + digest[:7],
+        # The id a draft of these words would have, marked r: a reviewer's claim never takes a draft's id.
+        id="r" + claim_id(document, start, end).removeprefix("c"),
         statement=statement.strip() or quote,
         quote=quote,
         start=start,

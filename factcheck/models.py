@@ -191,10 +191,6 @@ class Claim(Contract):
         default=None, description="Why questions could not be drafted, when they could not."
     )
 
-    @property
-    def span(self) -> Span:
-        return Span(start=self.start, end=self.end)
-
 
 class RejectedDraft(Contract):
     """A model draft that did not become a claim, and why."""
@@ -329,6 +325,11 @@ class VerdictEvent(_Event):
     note: str | None = None
     no_source: bool = Field(default=False, description="The reviewer states that no source could be cited.")
     previous: str | None = Field(default=None, description="This reviewer's rating before, if any.")
+    statement: str | None = Field(
+        default=None,
+        description="The wording the verdict was given on; a verdict counts only while the claim still says this. "
+        "Absent from logs written before it was recorded.",
+    )
 
 
 class NoteEvent(_Event):

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from factcheck.errors import FactcheckError, ReplayMiss
-from factcheck.llm import LLMClient
+from factcheck.documents import is_web_url
+from factcheck.errors import FactcheckError
+from factcheck.llm import Completion, LLMClient, ask_each
 from factcheck.models import Claim, Document, DraftQuestionBatch, Nature, Question, Usage
 from factcheck.prompts import Prompt
 
@@ -34,7 +35,7 @@ def batches_of(claims: list[Claim], size: int) -> list[list[Claim]]:
 def source_name(source: str) -> str:
     """How the prompt names the document: a URL as given, a file by its name. The folder it was read from says
     nothing about it, and would tie every recorded exchange to the path as one user typed it."""
-    return source if "://" in source else PurePath(source).name or source
+    return source if is_web_url(source) else PurePath(source).name or source
 
 
 def local_context(document: Document, claim: Claim) -> str:
@@ -92,36 +93,28 @@ def draft_questions(
     """Draft 2-5 verification questions for every checkable claim that has none yet."""
     batches = batches_of(claims, batch_size)
 
-    def run(batch: list[Claim]) -> tuple[dict[str, list[Question]], Usage, str | None]:
+    def ask(batch: list[Claim]) -> Completion[DraftQuestionBatch]:
         messages = prompt.render(
             title=document.title, source=source_name(document.source), claims=claims_payload(document, batch)
         )
-        try:
-            completion = client.structured(messages, DraftQuestionBatch, check=_covers_batch(batch))
-        except ReplayMiss:
-            raise  # a recording that does not fit the run is the user's to fix, not a batch that failed
-        except FactcheckError as exc:
-            return {c.id: [] for c in batch}, Usage(), str(exc)
-        finally:
-            if on_batch:
-                on_batch(len(batch))
-        answers = {
-            item.claim_id: [Question.model_validate(q.model_dump()) for q in item.questions]
-            for item in completion.value.items
-        }
-        return answers, completion.usage, None
+        return client.structured(messages, DraftQuestionBatch, check=_covers_batch(batch))
 
-    results = list(pool.map(run, batches)) if pool else [run(b) for b in batches]
+    results = ask_each(ask, batches, pool=pool, on_each=(lambda batch: on_batch(len(batch))) if on_batch else None)
     answered: dict[str, list[Question]] = {}
     errors: dict[str, str] = {}
     usage = Usage()
     failures = []
-    for batch, (answers, batch_usage, failure) in zip(batches, results, strict=True):
-        usage = usage + batch_usage
-        answered.update(answers)
-        if failure:
-            failures.append(f"questions for {len(batch)} claims: {failure}")
-            errors.update({c.id: failure for c in batch})
+    for batch, answer in zip(batches, results, strict=True):
+        if isinstance(answer, FactcheckError):
+            failures.append(f"questions for {len(batch)} claims: {answer}")
+            answered.update({c.id: [] for c in batch})
+            errors.update({c.id: str(answer) for c in batch})
+            continue
+        usage = usage + answer.usage
+        answered.update(
+            (item.claim_id, [Question.model_validate(q.model_dump()) for q in item.questions])
+            for item in answer.value.items
+        )
     updated = [
         c.model_copy(update={"questions": answered[c.id], "questions_error": errors.get(c.id)})
         if c.id in answered

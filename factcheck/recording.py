@@ -9,7 +9,10 @@ One file an exchange, ``<key>.json``, holding every response seen for that reque
 in the same order and then repeats the last, so a recorded 429-then-200 replays as it happened.
 
 The same store serves as the response cache: ``mode="cache"`` answers from it when it can and saves what the
-server answers with a usable 200 (a chat completion that is not a refusal) when it cannot.
+server answers with a usable 200 (a chat completion that is not a refusal) when it cannot. A cache is read a file
+when its request comes, so a run starts as fast with a large cache as with none; a file it cannot read (damaged, or
+of an older format) is a miss, replaced by the next usable answer. A replay folder is read whole, once, and any file
+in it that cannot be read is an error: a recording must replay what was recorded, or say why not.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx2
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from factcheck.atomic import write_atomic
 from factcheck.errors import ReplayMiss, UserError
@@ -52,7 +55,7 @@ class Exchange(BaseModel):
     method: str
     path: str
     request: Any
-    responses: list[SavedResponse]
+    responses: list[SavedResponse] = Field(min_length=1)
     source: RecordingSource
 
 
@@ -72,7 +75,9 @@ class RecordingTransport(httpx2.BaseTransport):
         base_path: str = "/v1",
         upstream: httpx2.BaseTransport | None = None,
         source: RecordingSource | None = None,
+        exchanges: dict[str, Exchange] | None = None,
     ) -> None:
+        """``exchanges``: the replay folder's, if the caller has read them already (see :func:`load_exchanges`)."""
         self.folder = folder
         self.mode = mode
         self.base_path = base_path.rstrip("/")
@@ -87,8 +92,8 @@ class RecordingTransport(httpx2.BaseTransport):
         self._key_locks: dict[str, threading.Lock] = {}
         if mode == "replay" and not folder.is_dir():
             raise UserError(f"no recordings folder at {folder}")
-        if mode in ("replay", "cache"):
-            self._exchanges = load_exchanges(folder)
+        if mode == "replay":
+            self._exchanges = exchanges if exchanges is not None else load_exchanges(folder)
         if mode in ("record", "cache") and upstream is None:
             raise UserError(f"{mode} mode needs a server to forward to")
 
@@ -139,15 +144,27 @@ class RecordingTransport(httpx2.BaseTransport):
         return path[len(self.base_path) :] if self.base_path and path.startswith(self.base_path) else path
 
     def _take(self, key: str) -> SavedResponse | None:
+        exchange = self._cached(key) if self.mode == "cache" else self._exchanges.get(key)
+        if exchange is None:
+            return None
         with self._lock:
-            exchange = self._exchanges.get(key)
-            if exchange is None:
-                return None
             index = min(self.served[key], len(exchange.responses) - 1)
             self.served[key] += 1
             self.hits += 1
             self.sources[_source_id(exchange.source)] = exchange.source
             return exchange.responses[index]
+
+    def _cached(self, key: str) -> Exchange | None:
+        """The cached exchange of ``key``, read from its file the first time it is asked for."""
+        with self._lock:
+            exchange = self._exchanges.get(key)
+        if exchange is not None:
+            return exchange
+        exchange = _read_exchange(self.folder / f"{key}.json")  # outside the lock: reads of different keys overlap
+        if exchange is None or exchange.key != key:
+            return None  # never cached, unreadable or of an older format: asked again, and replaced
+        with self._lock:
+            return self._exchanges.setdefault(key, exchange)
 
     def _save(self, key: str, method: str, path: str, body: Any, response: httpx2.Response) -> None:
         source = self.source or RecordingSource(kind="recorded", date=date.today().isoformat())
@@ -161,9 +178,10 @@ class RecordingTransport(httpx2.BaseTransport):
         with self._lock:
             exchange = self._exchanges.get(key)
             if exchange is None or self.mode == "cache":
-                exchange = Exchange(key=key, method=method, path=path, request=body, responses=[], source=source)
+                exchange = Exchange(key=key, method=method, path=path, request=body, responses=[saved], source=source)
                 self._exchanges[key] = exchange
-            exchange.responses.append(saved)
+            else:
+                exchange.responses.append(saved)
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         # Written under the exchange's own lock, not the shared one: answers to different requests are saved (and
         # fsync'd) in parallel instead of one after another, while two saves of one exchange still land in order.
@@ -178,6 +196,7 @@ class RecordingTransport(httpx2.BaseTransport):
 
 
 def load_exchanges(folder: Path) -> dict[str, Exchange]:
+    """Every exchange of a recordings folder; a file that is not one is an error naming it."""
     exchanges: dict[str, Exchange] = {}
     if not folder.is_dir():
         return exchanges
@@ -188,6 +207,13 @@ def load_exchanges(folder: Path) -> dict[str, Exchange]:
             raise UserError(f"{path}: not a readable recording: {str(exc).splitlines()[0]}") from None
         exchanges[exchange.key] = exchange
     return exchanges
+
+
+def _read_exchange(path: Path) -> Exchange | None:
+    try:
+        return Exchange.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        return None
 
 
 def _worth_caching(response: httpx2.Response) -> bool:

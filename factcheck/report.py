@@ -15,6 +15,7 @@ from factcheck.errors import FactcheckError, UserError
 from factcheck.models import RatingScale, ReviewState
 from factcheck.report_data import IndexEntry, render_index, render_json
 from factcheck.report_md import render_markdown
+from factcheck.review import load_scale, load_state
 from factcheck.store import REPORT_FILE, list_cases
 
 __all__ = [
@@ -36,9 +37,16 @@ INDEX_FILE = "index.md"
 DEFAULT_FILES = {"md": REPORT_FILE, "json": "report.json", "claimreview": "claimreview.json"}
 
 
-def write_markdown_report(folder: Path) -> Path:
-    """Render the case in ``folder`` to ``folder/report.md``, atomically; an unfinished review renders as a draft."""
-    state, scale = _load(folder)
+def write_markdown_report(folder: Path, state: ReviewState | None = None, scale: RatingScale | None = None) -> Path:
+    """Render the case in ``folder`` to ``folder/report.md``, atomically; an unfinished review renders as a draft.
+
+    ``state`` (with its ``scale``) is the case already folded, as the review stage has it after recording an action;
+    without it the case is read from ``folder``.
+    """
+    if state is None:
+        state, scale = _load(folder)
+    elif scale is None:
+        scale = load_scale(state.case.scale)
     path = folder / REPORT_FILE
     write_atomic(path, render_markdown(state, scale))
     return path
@@ -101,7 +109,5 @@ def write_all_reports(root: Path) -> AllReports:
 
 
 def _load(folder: Path) -> tuple[ReviewState, RatingScale]:
-    from factcheck.review import load_scale, load_state
-
     state = load_state(folder)
     return state, load_scale(state.case.scale)

@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 from factcheck import markdown as md
 from factcheck.models import ClaimState, RatingScale, ReviewState
+from factcheck.review import Ratings, clip
 from factcheck.store import REPORT_FILE
-from factcheck.tally import STATUS_LABELS, Ratings, Status, checked_at, in_document_order, status_of, tally
+from factcheck.tally import STATUS_LABELS, Status, checked_at, in_document_order, status_of, tally
 
 JSON_FORMAT = "factcheck-report/1"
 
@@ -23,6 +24,7 @@ def render_json(state: ReviewState, scale: RatingScale) -> str:
 def report_data(state: ReviewState, scale: RatingScale) -> dict[str, Any]:
     claims = in_document_order(state.claims)
     counts = tally(state, scale)
+    ratings = Ratings(scale)
     case = state.case
     return {
         "format": JSON_FORMAT,
@@ -37,14 +39,14 @@ def report_data(state: ReviewState, scale: RatingScale) -> dict[str, Any]:
         "scale": scale.model_dump(mode="json"),
         "document": case.document.model_dump(mode="json"),
         "drafting": case.drafting.model_dump(mode="json"),
-        "claims": [_claim_data(claim, scale) for claim in claims],
+        "claims": [_claim_data(claim, ratings) for claim in claims],
         "rejected_drafts": [draft.model_dump(mode="json") for draft in case.rejected],
         "warnings": list(state.warnings),
     }
 
 
-def _claim_data(claim: ClaimState, scale: RatingScale) -> dict[str, Any]:
-    rating = scale.rating(claim.rating) if claim.rating is not None and not claim.rejected else None
+def _claim_data(claim: ClaimState, ratings: Ratings) -> dict[str, Any]:
+    rating = ratings.get(claim.rating) if claim.rating is not None and not claim.rejected else None
     folded = claim.model_dump(mode="json")
     folded["verdicts"] = dict(sorted(folded["verdicts"].items()))
     return {
@@ -102,5 +104,5 @@ def _index_row(entry: IndexEntry) -> str:
         if counts.count(s)
     ]
     status = "Draft" if counts.is_draft else ("Ready" if counts.total else "No claims")
-    title = md.cell(md.clip(entry.state.case.document.title, 100))
+    title = md.cell(clip(entry.state.case.document.title, 100))
     return f"| {ref} | {title} | {progress} | {', '.join(verdicts) or '–'} | {status} |"

@@ -6,27 +6,21 @@ piece of text from the document, the model or a reviewer passes through :mod:`fa
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from factcheck import markdown as md
+from factcheck.commands import REJECT_REASONS, event_words
+from factcheck.documents import is_web_url
 from factcheck.models import (
     AddClaimEvent,
     Case,
     ClaimState,
     Drafting,
-    EditEvent,
-    NoteEvent,
     RatingScale,
-    RejectEvent,
-    RestoreEvent,
     ReviewEvent,
     ReviewState,
-    SourceEvent,
-    VerdictEvent,
 )
+from factcheck.review import Ratings, clip
 from factcheck.tally import (
     STATUS_LABELS,
-    Ratings,
     Status,
     Tally,
     checked_at,
@@ -34,6 +28,7 @@ from factcheck.tally import (
     status_of,
     tally,
 )
+from factcheck.urls import public_url
 
 _MODES = {
     "live": "live: answered by the server",
@@ -41,12 +36,6 @@ _MODES = {
     "replay": "replay: answered from saved exchanges",
     "cache": "cache: every answer came from the local response cache",
     "batch": "batch: answered by the server through the OpenAI Batch API",
-}
-_REJECT_REASONS = {
-    "not_checkable": "not checkable",
-    "duplicate": "a duplicate",
-    "misquoted": "misquoted",
-    "other": "other reasons",
 }
 _CONTEXT = 160
 _TABLE_CLIP = 140
@@ -88,7 +77,7 @@ def _header(out: list[str], state: ReviewState, scale: RatingScale, counts: Tall
         out += ["> **Fixture:** the drafts in this case come from a hand-authored fixture, not from model output.", ""]
     reviewers = ", ".join(md.text(r) for r in sorted(state.reviewers)) or "none yet"
     reviewed = any(claim.history for claim in state.claims)
-    source = md.link(document.source, document.source) if _is_web(document.source) else md.text(document.source)
+    source = md.link(document.source, document.source) if is_web_url(document.source) else md.text(document.source)
     out += [
         f"- **Document:** {source}",
         f"- **SHA-256 of its text:** {_code_if_hex(document.sha256)}",
@@ -109,7 +98,7 @@ def _drafting(out: list[str], drafting: Drafting) -> None:
         "## How the claims were drafted",
         "",
         f"- **Model:** {md.text(drafting.model)}",
-        f"- **Server:** {md.text(_without_credentials(drafting.base_url))}",
+        f"- **Server:** {md.text(public_url(drafting.base_url))}",
         f"- **Mode:** {_MODES[drafting.mode]}",
         f"- **Structured output:** {structured}",
         f"- **Prompts:** {prompts or 'none recorded'}",
@@ -164,7 +153,7 @@ def _claims_table(out: list[str], judged: list[tuple[ClaimState, Status]], ratin
     out += ["## Claims", "", "| Claim | Statement | Verdict |", "|---|---|---|"]
     for claim, status in shown:
         ref = f"[{md.text(claim.claim.id)}](#{md.anchor(claim.claim.id)})"
-        statement = md.cell(md.clip(claim.statement, _TABLE_CLIP))
+        statement = md.cell(clip(claim.statement, _TABLE_CLIP))
         out.append(f"| {ref} | {statement} | {_verdict_cell(claim, status, ratings)} |")
     out.append("")
 
@@ -317,24 +306,9 @@ def _source(url: str, title: str, excerpt: str | None) -> str:
 
 
 def _change(event: ReviewEvent, ratings: Ratings) -> str:
-    if isinstance(event, VerdictEvent):
-        now = md.text(ratings.label(event.rating))
-        if event.previous and event.previous != event.rating:
-            return f"changed the verdict from {md.text(ratings.label(event.previous))} to {now}"
-        return f"rated it {now}"
-    if isinstance(event, EditEvent):
-        return f"edited the statement; it was “{md.text(event.previous)}”"
-    if isinstance(event, NoteEvent):
-        return "added a note"
-    if isinstance(event, SourceEvent):
-        return f"cited {md.text(event.source.title or event.source.url)}"
-    if isinstance(event, RejectEvent):
-        detail = f": {md.text(event.detail)}" if event.detail else ""
-        return f"rejected it as {_REJECT_REASONS[event.reason]}{detail}"
-    if isinstance(event, RestoreEvent):
-        return "restored it"
-    assert isinstance(event, AddClaimEvent)
-    return "added this claim"
+    """An event as a claim's history tells it, the words shared with the terminal, the text filling them escaped."""
+    (_, history), said = event_words(event, ratings)
+    return history.format_map({name: md.text(text) for name, text in said.items()})
 
 
 # --------------------------------------------------------------------------------------------------- appendix
@@ -347,7 +321,7 @@ def _appendix(out: list[str], state: ReviewState, claims: list[ClaimState]) -> N
         detail = f": {md.text(event.detail)}" if event.detail else ""
         out.append(
             f"- **{md.text(claim.claim.id)}**, “{md.text(claim.statement)}” (quote: “{md.text(claim.claim.quote)}”), "
-            f"rejected by {md.text(event.reviewer)} on {md.day(event.at)} as {_REJECT_REASONS[event.reason]}{detail}"
+            f"rejected by {md.text(event.reviewer)} on {md.day(event.at)} as {REJECT_REASONS[event.reason][0]}{detail}"
         )
     out += ([] if rejected else ["None."]) + ["", "## Appendix B: model drafts that failed grounding", ""]
     drafts = sorted(state.case.rejected, key=lambda r: r.chunk)
@@ -376,19 +350,7 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _is_web(source: str) -> bool:
-    return urlsplit(source.strip()).scheme.lower() in ("http", "https")
-
-
 def _code_if_hex(value: str) -> str:
     return f"`{value}`" if value and all(c in "0123456789abcdefABCDEF" for c in value) else md.text(value)
 
 
-def _without_credentials(url: str) -> str:
-    """A server URL with any user, password, query or fragment removed: those may hold secrets."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -30,6 +30,7 @@ from factcheck.models import (
     ClaimState,
     EditEvent,
     NoteEvent,
+    Rating,
     RatingScale,
     RejectEvent,
     RestoreEvent,
@@ -45,7 +46,6 @@ from factcheck.models import (
 Only = Literal["unreviewed", "disputed", "all"]
 MAX_TEXT_CHARS = 4_000
 """The longest note or excerpt a reviewer may record."""
-ONLY: tuple[Only, ...] = ("unreviewed", "disputed", "all")
 
 
 def utc_now() -> datetime:
@@ -101,6 +101,27 @@ def _parse_scale(raw: str, where: str) -> RatingScale:
     return scale
 
 
+class Ratings:
+    """A rating scale indexed by key: every front looks a verdict's rating and its label up here, in a dict."""
+
+    def __init__(self, scale: RatingScale) -> None:
+        self.scale = scale
+        self._by_key = {r.key: r for r in scale.ratings}
+        self._order = {r.key: i for i, r in enumerate(scale.ratings)}
+
+    def get(self, key: str) -> Rating | None:
+        return self._by_key.get(key) or self.scale.rating(key)
+
+    def label(self, key: str) -> str:
+        """The rating's label; a key the scale does not know (the scale changed since) is named as such."""
+        rating = self.get(key)
+        return rating.label if rating else f"{key} (not on the {self.scale.title})"
+
+    def ordered(self, keys: set[str]) -> list[str]:
+        """``keys`` in the scale's order, keys the scale does not know last."""
+        return sorted(keys, key=lambda key: (self._order.get(key, len(self._order)), key))
+
+
 # --------------------------------------------------------------------------------------------------- reviewers
 
 
@@ -137,11 +158,16 @@ class _Folding:
     rejection: RejectEvent | None = None
     set_aside: list[SetAside] = field(default_factory=list)
     history: list[ReviewEvent] = field(default_factory=list)
+    edited: EditEvent | None = None
 
     def apply(self, event: ReviewEvent) -> None:
         self.history.append(event)
         if isinstance(event, VerdictEvent):
-            self.verdicts[event.reviewer] = event
+            if event.statement is None or event.statement == self.statement:
+                self.verdicts[event.reviewer] = event
+            else:
+                # Given on a wording that was changed before it reached the log: the reviewer never saw this one.
+                self._given_on_other_wording(event)
         elif isinstance(event, NoteEvent):
             self.notes.append(event)
         elif isinstance(event, SourceEvent):
@@ -152,6 +178,7 @@ class _Folding:
             if event.statement != self.statement:
                 self._set_aside(list(self.verdicts), event)
             self.statement = event.statement
+            self.edited = event
         elif isinstance(event, RejectEvent):
             self._set_aside([event.reviewer] if event.reviewer in self.verdicts else [], event)
             self.rejection = event
@@ -162,6 +189,10 @@ class _Folding:
         for name in reviewers:
             verdict = _reviewer_verdict(self.verdicts.pop(name))
             self.set_aside.append(SetAside(verdict=verdict, cause=by.action, by=by.reviewer, at=by.at))
+
+    def _given_on_other_wording(self, event: VerdictEvent) -> None:
+        by: EditEvent | VerdictEvent = self.edited or event  # no edit: a merged log, its verdict named other words
+        self.set_aside.append(SetAside(verdict=_reviewer_verdict(event), cause="edit", by=by.reviewer, at=by.at))
 
     def state(self) -> ClaimState:
         # Every part was validated when it was read or made; building the model again would only cost time.
@@ -188,9 +219,10 @@ def _reviewer_verdict(event: VerdictEvent) -> ReviewerVerdict:
 def fold(case: Case, events: Iterable[ReviewEvent], warnings: Sequence[str] = ()) -> ReviewState:
     """The review state the log leaves: each reviewer's latest verdict, notes, sources, edits, rejections, additions.
 
-    Events apply in log order. One seen twice (the same ``event_id``, as after merging two logs) counts once; one
-    about a claim the case does not have, or adding a claim whose quote is not the document's text, is skipped
-    with a warning.
+    Events apply in log order. A verdict counts for the wording it was given on: one that names other words than
+    the claim has at its place in the log (an edit landed while its reviewer was deciding) is set aside. An event
+    seen twice (the same ``event_id``, as after merging two logs) counts once; one about a claim the case does not
+    have, or adding a claim whose quote is not the document's text, is skipped with a warning.
     """
     claims = {c.id: _Folding(c, c.statement) for c in case.claims}
     seen: set[str] = set()
@@ -231,11 +263,11 @@ def _add_problem(case: Case, claims: dict[str, _Folding], event: AddClaimEvent) 
     return None
 
 
-def load_state(folder: Path) -> ReviewState:
-    """The case in ``folder`` folded with its review log; unreadable log lines become warnings."""
-    case = store.load_case(folder)
+def load_state(folder: Path, case: Case | None = None) -> ReviewState:
+    """The case in ``folder`` (or ``case``, already read from it) folded with its review log; unreadable log lines
+    become warnings."""
     events, warnings = store.read_events(folder)
-    return fold(case, events, warnings)
+    return fold(case or store.load_case(folder), events, warnings)
 
 
 # --------------------------------------------------------------------------------------------------- progress
@@ -283,6 +315,28 @@ def in_filter(claim: ClaimState, only: Only) -> bool:
 # --------------------------------------------------------------------------------------------------- rules
 
 
+def can_rate(claim: ClaimState, reviewer: str) -> bool:
+    """Whether ``reviewer`` may give the claim a verdict: not while a rejection stands, nor while their own
+    rejection does (even one another reviewer's verdict disputes); restoring it comes first."""
+    rejection = claim.rejection
+    return rejection is None or (claim.rejected is None and rejection.reviewer != reviewer)
+
+
+def can_reject(claim: ClaimState, reviewer: str) -> bool:
+    """Whether ``reviewer`` may reject the claim: when it is not rejected, or to join a rejection that their own
+    verdict disputes."""
+    return claim.rejection is None or reviewer in claim.verdicts
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line, shortened to ``limit`` characters at a word boundary with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def check_url(text: str) -> str:
     """A web address with an http or https scheme and a host, or a UserError saying what is wrong."""
     url = text.strip()
@@ -293,8 +347,8 @@ def check_url(text: str) -> str:
         host = None
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in url):
-        shown = url if len(url) <= 60 else url[:57] + "..."
-        raise UserError(f"{shown!r} is not a web address", hint="give a full http:// or https:// URL with a host")
+        hint = "give a full http:// or https:// URL with a host"
+        raise UserError(f"{clip(url, 60)!r} is not a web address", hint=hint)
     return url
 
 
@@ -328,7 +382,8 @@ def build_verdict(
     no_source: bool = False,
     at: datetime | None = None,
 ) -> list[ReviewEvent]:
-    """The events that record one verdict (the source first, when one is given), once every rule holds.
+    """The events that record one verdict (the source first, when one is given), once every rule holds; the verdict
+    names the claim's wording in ``state``, the one its reviewer was shown.
 
     A rating that needs evidence needs a source of the reviewer's own: one given now, one they cited on the claim
     before, or an explicit statement that there is none, with a note saying why. Another reviewer's source is
@@ -340,9 +395,8 @@ def build_verdict(
     if found is None:
         keys = ", ".join(r.key for r in scale.ratings)
         raise UserError(f"{rating!r} is not a rating of the {scale.name} scale", hint=f"use one of: {keys}")
-    rejection = claim.rejection
-    if rejection is not None and (claim.rejected is not None or rejection.reviewer == reviewer):
-        raise UserError(f"claim {claim_id} is rejected ({rejection.reason})", hint="restore it first")
+    if claim.rejection is not None and not can_rate(claim, reviewer):
+        raise UserError(f"claim {claim_id} is rejected ({claim.rejection.reason})", hint="restore it first")
     note = check_text(note)
     if no_source and source is not None:
         raise UserError("a verdict has either a source or 'no source', not both")
@@ -368,6 +422,7 @@ def build_verdict(
             note=note,
             no_source=no_source,
             previous=before.rating if before else None,
+            statement=claim.statement,
         )
     )
     return events
@@ -382,6 +437,15 @@ def require_claim(state: ReviewState, claim_id: str) -> ClaimState:
     return claim
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """Events just appended to a case's log, and the log folded after them, other writers' events included."""
+
+    events: list[ReviewEvent]
+    state: ReviewState
+    scale: RatingScale
+
+
 def record_verdict(
     folder: Path,
     *,
@@ -393,13 +457,14 @@ def record_verdict(
     source_title: str | None = None,
     source_excerpt: str | None = None,
     no_source: bool = False,
-) -> list[ReviewEvent]:
+) -> Recorded:
     """Check and append one verdict to the case's log; safe from several processes at once."""
     state = load_state(folder)
+    scale = load_scale(state.case.scale)
     source = make_source(source_url, source_title, source_excerpt) if source_url else None
     events = build_verdict(
         state,
-        load_scale(state.case.scale),
+        scale,
         claim_id=claim_id,
         rating=rating,
         reviewer=reviewer,
@@ -408,4 +473,5 @@ def record_verdict(
         no_source=no_source,
     )
     store.append_events(folder, events)
-    return events
+    # Folded again, not patched: another process may have written between the read above and this append.
+    return Recorded(events, load_state(folder, state.case), scale)

@@ -19,19 +19,17 @@ from factcheck import commands
 from factcheck.commands import Ask
 from factcheck.errors import FactcheckError
 from factcheck.models import (
-    AddClaimEvent,
     ClaimState,
     Document,
     EditEvent,
     NoteEvent,
     RatingScale,
     RejectEvent,
-    RestoreEvent,
     ReviewEvent,
     SourceEvent,
     VerdictEvent,
 )
-from factcheck.review import Progress, load_scale, load_state, progress
+from factcheck.review import Progress, can_reject, clip, load_scale, load_state, progress
 from factcheck.session import Session
 
 CONTEXT_CHARS = 300
@@ -52,7 +50,7 @@ def ask_help(ask: Ask) -> RenderableType:
 
 def claim_screen(session: Session) -> RenderableType:
     document = session.case.document
-    head = Text.assemble(("factcheck review", "bold"), "  ", (commands.clip(document.title, 60), "italic"))
+    head = Text.assemble(("factcheck review", "bold"), "  ", (clip(document.title, 60), "italic"))
     head.append(f"   reviewer: {session.reviewer}", style="dim")
     parts: list[RenderableType] = [head, progress_text(session), Text()]
     claim = session.current
@@ -70,7 +68,7 @@ def progress_text(session: Session) -> Text:
     text = Text("▕" + "█" * done + "░" * (20 - done) + "▏ ", style="green")
     text.append(f"{counts.reviewed}/{counts.total} reviewed", style="bold")
     for key, count in counts.ratings.items():
-        text.append(f" · {commands.label(session.scale, key)} {count}")
+        text.append(f" · {session.ratings.label(key)} {count}")
     if counts.disputed:
         text.append(f" · disputed {counts.disputed}", style="red")
     if counts.rejected:
@@ -108,7 +106,7 @@ def _claim_panel(session: Session, state: ClaimState, document: Document) -> Pan
     body: list[RenderableType] = [meta, Text(), _in_context(document, claim.start, claim.end), Text(), wording]
     if state.rejection is not None:
         rejected = state.rejection
-        why = f"{rejected.reason.replace('_', ' ')}" + (f": {rejected.detail}" if rejected.detail else "")
+        why = commands.rejected_why(rejected)
         line = Text(f"REJECTED ({why}) by {rejected.reviewer} {_when(rejected.at)}", style="bold red")
         if state.rejected is None:
             line.append(" · DISPUTED: a verdict of another reviewer stands")
@@ -164,7 +162,7 @@ def _decided(session: Session, state: ClaimState) -> RenderableType:
         return Group(title, Text("nothing yet", style="dim"))
     table = Table.grid(padding=(0, 2))
     for verdict in state.verdicts.values():
-        what = Text(commands.label(session.scale, verdict.rating), style="bold magenta")
+        what = Text(session.ratings.label(verdict.rating), style="bold magenta")
         if verdict.no_source:
             what.append("  (no source)", style="yellow")
         if verdict.note:
@@ -172,40 +170,35 @@ def _decided(session: Session, state: ClaimState) -> RenderableType:
         table.add_row(Text(_when(verdict.at), style="dim"), Text(verdict.reviewer), Text("verdict"), what)
     for old in state.set_aside:
         why = "the wording changed since" if old.cause == "edit" else f"{old.by} rejected the claim since"
-        what = Text(f"{commands.label(session.scale, old.verdict.rating)}  ({why})", style="dim")
+        what = Text(f"{session.ratings.label(old.verdict.rating)}  ({why})", style="dim")
         table.add_row(Text(_when(old.verdict.at), style="dim"), Text(old.verdict.reviewer, style="dim"),
                       Text("set aside", style="dim"), what)  # fmt: skip
     others = [e for e in state.history if not isinstance(e, VerdictEvent | EditEvent)]
     if len(others) > HISTORY_SHOWN:
         table.add_row("", "", Text("…", style="dim"), Text(f"{len(others) - HISTORY_SHOWN} earlier", style="dim"))
     for event in others[-HISTORY_SHOWN:]:
-        table.add_row(Text(_when(event.at), style="dim"), Text(event.reviewer), *_history_cells(event))
+        style = "red" if isinstance(event, RejectEvent) else ""
+        what = Text(commands.history_line(event, session.ratings), style=style)
+        table.add_row(Text(_when(event.at), style="dim"), Text(event.reviewer), what, _history_detail(event))
     return Group(title, table)
 
 
-def _history_cells(event: ReviewEvent) -> tuple[Text, Text]:
+def _history_detail(event: ReviewEvent) -> Text:
+    """What a history line leaves to be read in full: a note's text, a source's address and excerpt."""
     if isinstance(event, NoteEvent):
-        return Text("note"), Text(event.text)
+        return Text(event.text)
+    detail = Text()
     if isinstance(event, SourceEvent):
-        source = Text("" if event.source.title == event.source.url else event.source.title + "  ")
-        source.append(event.source.url, style="cyan underline")
+        if event.source.title != event.source.url:  # else the line already cites it by its address
+            detail.append(event.source.url, style="cyan underline")
         if event.source.excerpt:
-            source.append(f"\n“{event.source.excerpt}”", style="italic")
-        return Text("source"), source
-    if isinstance(event, RejectEvent):
-        return Text("rejected", style="red"), Text(
-            event.reason.replace("_", " ") + (f": {event.detail}" if event.detail else "")
-        )
-    if isinstance(event, RestoreEvent):
-        return Text("restored"), Text("")
-    if isinstance(event, AddClaimEvent):
-        return Text("added"), Text("the model had missed it")
-    return Text(event.action), Text("")
+            detail.append(f"\n“{event.source.excerpt}”" if detail else f"“{event.source.excerpt}”", style="italic")
+    return detail
 
 
 def _legend(session: Session, state: ClaimState) -> RenderableType:
     reject = [("u", "restore")] if state.rejection is not None else []
-    if state.rejection is None or session.reviewer in state.verdicts:
+    if can_reject(state, session.reviewer):
         reject.insert(0, ("r", "reject"))
     decide = [("v", "verdict"), ("n", "note"), ("s", "source"), ("e", "edit wording"), *reject, ("a", "add a claim")]
     move = [("k", "next"), ("b", "back"), ("g", "go to #"), ("l", "list"), ("?", "help"), ("q", "quit")]
@@ -271,7 +264,7 @@ def _status(session: Session, state: ClaimState) -> Text:
         return Text("re-worded, waiting", style="yellow")
     if state.rating is not None:
         mine = "" if session.reviewer in state.verdicts else " (not yours)"
-        return Text(commands.label(session.scale, state.rating) + mine, style="green")
+        return Text(session.ratings.label(state.rating) + mine, style="green")
     return Text("waiting", style="yellow")
 
 

@@ -37,9 +37,13 @@ from factcheck.models import (
 from factcheck.review import (
     Only,
     Progress,
+    Ratings,
     build_verdict,
+    can_rate,
+    can_reject,
     check_reviewer,
     check_url,
+    clip,
     fold,
     in_filter,
     load_scale,
@@ -67,6 +71,7 @@ class Session:
         self._now = now
         self.case = store.load_case(folder)
         self.scale = load_scale(self.case.scale)
+        self.ratings = Ratings(self.scale)
         self._mark = _log_mark(folder)
         events, warnings = store.read_events(folder)
         self.state = fold(self.case, events, warnings)
@@ -206,8 +211,7 @@ class Session:
     # ------------------------------------------------------------------------------------------- forms
 
     def _verdict_form(self, claim: ClaimState, preset: str) -> Form:
-        rejection = claim.rejection
-        if rejection is not None and (claim.rejected is not None or rejection.reviewer == self.reviewer):
+        if not can_rate(claim, self.reviewer):
             raise UserError("this claim is rejected", hint="u restores it; then it can have a verdict")
         if preset:
             rating = parse.rating(self.scale, preset)
@@ -230,7 +234,7 @@ class Session:
         reviewer's own already on the claim. Another reviewer's source never counts unseen: cite it to rest on it."""
         own = claim.sources_by(self.reviewer)
         if own:
-            hint = f"Enter keeps yours ({parse.clip(own[-1].title, 40)}); or another URL, or 'none'"
+            hint = f"Enter keeps yours ({clip(own[-1].title, 40)}); or another URL, or 'none'"
             url = yield from self._ask(Ask("Source URL", hint), lambda text: parse.url_or_none(text) if text else "")
             if url == "" or any(s.url == url for s in own):
                 return None, None
@@ -283,7 +287,7 @@ class Session:
         return [self._event(EditEvent, claim, statement=text, previous=claim.statement)]
 
     def _reject_form(self, claim: ClaimState, preset: str) -> Form:
-        if claim.rejection is not None and self.reviewer not in claim.verdicts:
+        if not can_reject(claim, self.reviewer):
             raise UserError("this claim is already rejected", hint="u restores it")
         if preset:
             reason = parse.reject_reason(preset)
@@ -313,7 +317,7 @@ class Session:
             hint = "paste the exact words from the document · Enter cancels"
             start, end, words, pasted = yield from self._ask(Ask("Quote", hint, free_text=True), grounded)
         paragraph = self.case.document.paragraph_index(start) + 1
-        self._say("info", f"found in paragraph {paragraph}: {parse.clip(words, 120)!r}")
+        self._say("info", f"found in paragraph {paragraph}: {clip(words, 120)!r}")
         overlaps = [self._ref(c.claim.id) for c in overlapping_claims(self.state, start, end)]
         if overlaps:
             self._say("warn", f"overlaps {', '.join(overlaps)}: check it is not the same claim")
@@ -362,7 +366,7 @@ class Session:
         before = self.state.get(events[-1].claim_id)
         self._reply.recorded.extend(events)
         self._reply.view = "claim"
-        self._refresh()
+        self._refresh(say_rewording=False)
         last = events[-1]
         if isinstance(last, AddClaimEvent):
             if last.claim_id in self.queue:
@@ -370,17 +374,21 @@ class Session:
             self.queue.insert(self.position + 1 if self.queue else 0, last.claim_id)
             self.position = self.queue.index(last.claim_id)
         for event in events:
-            self._say("ok", f"{self._ref(event.claim_id)}: {parse.describe(event, self.scale)}")
-        set_aside = parse.set_aside(before, last, self.scale) if before is not None else None
+            self._say("ok", f"{self._ref(event.claim_id)}: {parse.describe(event, self.ratings)}")
+        set_aside = parse.set_aside(before, last, self.ratings) if before is not None else None
         if set_aside:
             self._say(*set_aside)
-        if isinstance(last, VerdictEvent | RejectEvent):
+        after = self.state.get(last.claim_id)
+        overtaken = parse.given_on_other_wording(after, last) if after and isinstance(last, VerdictEvent) else None
+        if overtaken:
+            self._say("warn", overtaken)  # and stay on the claim, for a verdict on its new wording
+        elif isinstance(last, VerdictEvent | RejectEvent):
             self._after_decision(last)
 
     def _after_decision(self, event: VerdictEvent | RejectEvent) -> None:
         """Warn of a dispute, then go on to the next claim that waits for this reviewer."""
         claim = self.state.get(event.claim_id)
-        dispute = parse.dispute(claim, event, self.scale) if claim is not None else None
+        dispute = parse.dispute(claim, event, self.ratings) if claim is not None else None
         if dispute:
             self._say("warn", dispute)
         ahead = self.queue[self.position + 1 :] + self.queue[: self.position]
@@ -415,11 +423,16 @@ class Session:
             self.position = self.queue.index(ref)
         self._reply.view = "claim"
 
-    def _refresh(self) -> None:
-        """Fold the log again if another process wrote to it, so other reviewers' actions show up."""
+    def _refresh(self, *, say_rewording: bool = True) -> None:
+        """Fold the log again if another process wrote to it, so other reviewers' actions show up.
+
+        When another reviewer changed the wording of the claim on screen, the claim is shown again and the reviewer
+        told, so that nothing is decided on words they have not seen.
+        """
         mark = _log_mark(self.folder)
         if mark == self._mark:
             return
+        shown = self.current
         events, warnings = store.read_events(self.folder)
         self.state = fold(self.case, events, warnings)
         self._mark = mark
@@ -431,6 +444,12 @@ class Session:
         for claim_id in queue_order(self.state, self.only):
             if claim_id not in known:
                 self.queue.append(claim_id)
+        now = self.state.get(shown.claim.id) if shown is not None else None
+        if say_rewording and shown is not None and now is not None and now.statement != shown.statement:
+            edit = next((e for e in reversed(now.history) if isinstance(e, EditEvent)), None)
+            who = edit.reviewer if edit is not None else "another reviewer"
+            self._say("warn", f"{who} changed the wording of this claim just now: read it again before deciding")
+            self._reply.view = "claim"
 
     def _resume_at(self, events: Sequence[ReviewEvent]) -> int:
         """The claim this reviewer was working on, if unfinished; else the first one waiting for them."""

@@ -115,17 +115,18 @@ def load_case(folder: Path) -> Case:
 @contextlib.contextmanager
 def drafting_lock(folder: Path) -> Iterator[None]:
     """Hold the case's lock while drafting; a second drafter gets a clear error instead of waiting or racing.
-    A folder made for a draft that never saved a case is taken away again."""
+    A folder made for a draft that never saved a case is taken away again, by the lock's holder only and before it
+    lets go: a process that lost the lock may have seen the folder missing too, and must not take away the winner's."""
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        with _locked(folder):
+    with _locked(folder):
+        try:
             yield
-    finally:
-        if created and not (folder / CASE_FILE).exists():
-            (folder / LOCK_FILE).unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only if nothing else was put there
+        finally:
+            if created and not (folder / CASE_FILE).exists():
+                (folder / LOCK_FILE).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if nothing else was put there
 
 
 @contextlib.contextmanager

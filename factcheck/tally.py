@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from factcheck.markdown import as_utc
-from factcheck.models import ClaimState, Rating, RatingScale, ReviewState
+from factcheck.models import ClaimState, RatingScale, ReviewState
+from factcheck.review import progress
 
 
 class Status(StrEnum):
@@ -55,9 +56,6 @@ class Tally:
 
 
 def tally(state: ReviewState, scale: RatingScale) -> Tally:
-    # Imported here so that the review session may import the report modules without a cycle.
-    from factcheck.review import progress
-
     counted = progress(state, scale)
     statuses = {
         Status.agreed: counted.reviewed - counted.disputed - counted.rejected,
@@ -76,23 +74,3 @@ def checked_at(state: ReviewState) -> datetime:
     """When the case was last checked: its latest review event, else when its drafting finished. Never "now"."""
     times = [as_utc(event.at) for claim in state.claims for event in claim.history]
     return max(times, default=as_utc(state.case.drafting.finished_at))
-
-
-class Ratings:
-    """A rating scale indexed by key, so a report looks each verdict's rating up in a dict, not a scan."""
-
-    def __init__(self, scale: RatingScale) -> None:
-        self.scale = scale
-        self._by_key = {r.key: r for r in scale.ratings}
-        self._order = {r.key: i for i, r in enumerate(scale.ratings)}
-
-    def get(self, key: str) -> Rating | None:
-        return self._by_key.get(key) or self.scale.rating(key)
-
-    def label(self, key: str) -> str:
-        rating = self.get(key)
-        return rating.label if rating else f"{key} (not on the {self.scale.title})"
-
-    def ordered(self, keys: set[str]) -> list[str]:
-        """``keys`` in the scale's order, keys the scale does not know last."""
-        return sorted(keys, key=lambda key: (self._order.get(key, len(self._order)), key))

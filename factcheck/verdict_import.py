@@ -48,10 +48,14 @@ class ImportRefused(UserError):
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What an import appended, with the log folded after it (other writers' events included) and its scale."""
+
     rows: int
     imported: int
     already: int
     events: list[ReviewEvent]
+    state: ReviewState
+    scale: RatingScale
 
 
 def import_verdicts(folder: Path, path: Path, *, reviewer: str | None = None) -> ImportResult:
@@ -82,7 +86,9 @@ def import_verdicts(folder: Path, path: Path, *, reviewer: str | None = None) ->
     if problems:
         raise ImportRefused(path, sorted(problems, key=_line_number))
     store.append_events(folder, events)
-    return ImportResult(rows=len(rows), imported=len(rows) - already, already=already, events=events)
+    after = load_state(folder, state.case) if events else state
+    imported = len(rows) - already
+    return ImportResult(rows=len(rows), imported=imported, already=already, events=events, state=after, scale=scale)
 
 
 def _read(path: Path) -> bytes:

@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from fakeserver import completion, echo_answer
+from fakeserver import LoopbackServer, QuietHandler, completion, echo_answer
 
 Fate = Literal["answer", "error", "server_error", "invalid", "expire"]
 FateOf = Callable[[int, str, dict[str, Any]], Fate]
@@ -64,7 +63,7 @@ class FakeBatch:
         }  # fmt: skip
 
 
-class FakeBatchAPI:
+class FakeBatchAPI(LoopbackServer):
     """``with FakeBatchAPI(fate=...) as api: ... api.url ...``; uploads and batches are kept for assertions."""
 
     def __init__(
@@ -87,21 +86,7 @@ class FakeBatchAPI:
         self.purposes: list[str] = []
         self.authorization: set[str] = set()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> FakeBatchAPI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def custom_ids(self, batch: int) -> list[str]:
         return [line["custom_id"] for line in self.uploads[batch]]
@@ -200,16 +185,10 @@ class FakeBatchAPI:
         self.files[file_id] = (filename, content)
         return file_id
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 api.authorization.add(self.headers.get("authorization", ""))
                 if match := re.fullmatch(r"/v1/files/([\w-]+)/content", self.path):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass
@@ -110,28 +110,73 @@ def echo_model(latency: float = 0.0) -> Responder:
     return respond
 
 
-class FakeLLMServer:
-    """``with FakeLLMServer(responder) as server: ... server.url ...``; every request body is kept in order."""
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no request log on stderr, and no delayed-ACK wait between a header and a body that go
+    out in two writes."""
 
-    def __init__(self, responder: Responder) -> None:
-        self.responder = responder
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1, on a free port, serving ``handler`` while inside ``with``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> FakeLLMServer:
+    @property
+    def url(self) -> str:
+        """The base URL of the API, as OPENAI_BASE_URL takes it."""
+        return f"{self.origin}/v1"
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FakeWebSite(LoopbackServer):
+    """Web pages on loopback: fill ``pages`` with path -> (status, content type, body); any other path is a 404.
+    The Authorization header of every request is kept, in order."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[int, str, bytes]] = {}
+        self.authorizations: list[str | None] = []
+        site = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                site.authorizations.append(self.headers.get("authorization"))
+                status, content_type, body = site.pages.get(self.path, (404, "text/plain", b"not found"))
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(Handler)
+
+
+class FakeLLMServer(LoopbackServer):
+    """``with FakeLLMServer(responder) as server: ... server.url ...``; every request body is kept in order."""
+
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        super().__init__(self._handler())
 
     def _record(self, body: dict[str, Any]) -> None:
         with self._lock:
@@ -140,13 +185,7 @@ class FakeLLMServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # header and body go out in two writes; no delayed-ACK wait between
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self._send(Reply(body={"object": "list", "data": [{"id": "fake-model", "object": "model"}]}))
 

@@ -56,7 +56,7 @@ def fast_session(
 ) -> Iterator[Session]:
     """A drafting session over :func:`fast_client`, closed afterwards."""
     client = fast_client(url, transport=transport, offline=offline, **kw)
-    session = Session(client, transport, mode, None)  # type: ignore[arg-type]
+    session = Session(client, transport, mode)  # type: ignore[arg-type]
     try:
         yield session
     finally:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, SEED
 from fakebatch import FakeBatchAPI, Fate
-from fakeserver import FakeLLMServer, echo_model, schema_name
+from fakeserver import FakeLLMServer, FakeWebSite, echo_model, schema_name
 from openai.resources.batches import Batches
 from openai.resources.files import Files
 
@@ -254,6 +254,30 @@ def test_an_interrupted_run_is_taken_up_by_collect(
     assert all(load_state(folder).done for folder in env.iterdir())  # type: ignore[union-attr]
 
 
+def test_a_document_edited_between_batches_fails_instead_of_being_drafted_again(
+    env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeBatchAPI() as api:
+        run_batches(api, sources, monkeypatch, batch=BatchOptions(poll_seconds=0.0, wait=False))
+        edited = Path(sources[1])
+        edited.write_text(edited.read_text(encoding="utf-8").replace("Item 1.0", "Item 1.0, corrected,"), "utf-8")
+        report = collect_batches(NOW)
+    outcomes = {Path(o.source).stem: o for o in report.outcomes}
+    assert {stem: o.status for stem, o in outcomes.items()} == {
+        "tren-de-aragua-terrorist-designation": "drafted",
+        "bulletin-1": "failed",
+        "bulletin-2": "drafted",
+    }
+    failed = outcomes["bulletin-1"]
+    assert failed.message == (
+        f"{sources[1]} changed since its batch run began; the answers so far are for the old text "
+        "(run 'factcheck extract --batch' on it again to draft the new text)"
+    )
+    assert not any(c.startswith("bulletin-1:") for n in range(1, len(api.uploads)) for c in api.custom_ids(n))
+    assert not (env / "bulletin-1" / "case.json").exists()
+    assert load_state(env / "bulletin-1").done  # type: ignore[union-attr]
+
+
 def test_status_reports_each_running_batch_and_its_documents(
     env: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -284,6 +308,20 @@ def test_an_unchanged_document_is_not_submitted_again(
         report = run_batches(api, sources, monkeypatch)
     assert len(api.uploads) == 2
     assert [o.status for o in report.outcomes] == ["unchanged"] * 3
+
+
+def test_credentials_in_a_document_url_fetch_it_in_the_run_and_reach_no_file(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeWebSite() as site, FakeBatchAPI() as api:
+        site.pages["/bulletin-3.txt"] = (200, "text/plain", bulletin(3, 2).encode())
+        url = site.origin.replace("http://", "http://user:secret@") + "/bulletin-3.txt"
+        report = run_batches(api, [url], monkeypatch)
+    assert [o.status for o in report.outcomes] == ["drafted"]
+    assert site.authorizations and all(site.authorizations)  # every fetch in the run had the credentials
+    state = load_state(env / "bulletin-3")
+    assert state is not None and state.source == site.origin + "/bulletin-3.txt"
+    assert not [p for p in env.rglob("*") if p.is_file() and b"secret" in p.read_bytes()]
 
 
 def test_a_damaged_state_file_is_a_one_line_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -12,10 +13,14 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, SEED
-from fakeserver import Reply, completion, echo_model, schema_name
-from helpers_drafting import serving
+from fakeserver import Reply, completion, echo_answer, echo_model, schema_name
+from helpers_drafting import claims_answer, draft, serving
+from review_helpers import verdict
 
 from factcheck.cli import main
+from factcheck.draft import DraftOptions, draft_sources
+from factcheck.errors import CaseError
+from factcheck.store import LOCK_FILE, append_events, drafting_lock, load_case
 
 FACTCHECK = str(Path(sys.executable).parent / "factcheck")
 SUBTITLE = (
@@ -357,3 +362,58 @@ def test_a_draft_that_fails_leaves_no_empty_case_folder(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "no saved exchange answers" in run.stderr
     assert not (tmp_path / "reports" / "fresh").exists()
+
+
+# ----------------------------------------------------------------------------------------------- drafting again
+
+
+def test_drafting_again_keeps_the_claims_reviewers_acted_on_as_they_saw_them(
+    documents: list[str], tmp_path: Path
+) -> None:
+    rise = "The council said on Monday that the city budget rose by twelve percent this year"
+    taxes = "Taxes will stay flat for households, the mayor said"
+    wording = {rise: "The city budget rose by 12% this year.", taxes: "Household taxes will not change."}
+
+    def model(body: dict[str, Any]) -> Reply:
+        if schema_name(body) == "DraftClaims":
+            return claims_answer(*(draft(quote, statement) for quote, statement in wording.items()))
+        return Reply(body=completion(echo_answer(body)))
+
+    with serving(model) as server:
+        options = DraftOptions(base_url=server.url, reports=tmp_path / "reports", cache=False)
+        [first] = draft_sources(documents[:1], options)
+        assert first.case is not None and first.folder is not None
+        reviewed = next(c for c in first.case.claims if c.quote == rise)
+        append_events(first.folder, [verdict(reviewed.id, "false")])
+        wording = {rise: "The budget grew by a tenth.", taxes: "Taxes stay as they are."}  # a new prompt or model
+
+        [again] = draft_sources(documents[:1], DraftOptions(base_url=server.url, reports=options.reports,
+                                                            cache=False, force=True))  # fmt: skip
+
+    assert again.status == "drafted", again.message
+    claims = {c.quote: c for c in load_case(first.folder).claims}
+    assert claims[rise] == reviewed  # the verdict stays on the words it was given on
+    assert claims[rise].id == reviewed.id
+    assert claims[taxes].statement == "Taxes stay as they are."  # no one reviewed it: the new draft's wording
+
+
+def test_a_drafter_that_loses_the_lock_leaves_the_winners_case_folder_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "reports" / "budget"
+    winner = contextlib.ExitStack()
+    raced: list[Path] = []
+    make_folder = Path.mkdir
+
+    def made_then_taken(self: Path, *args: Any, **kwargs: Any) -> None:
+        """Both drafters saw no folder; the other one takes the lock between our look and our try for it."""
+        make_folder(self, *args, **kwargs)
+        if self == folder and not raced:
+            raced.append(self)
+            winner.enter_context(drafting_lock(folder))
+
+    monkeypatch.setattr(Path, "mkdir", made_then_taken)
+    with winner:
+        with pytest.raises(CaseError, match="another factcheck process is drafting this case"), drafting_lock(folder):
+            pass
+        assert (folder / LOCK_FILE).is_file()  # the winner's lock, and so its folder, are still there

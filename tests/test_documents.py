@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import SEED
+from fakeserver import FakeWebSite
 
-from factcheck.documents import load_document, slug_for
+from factcheck.documents import is_web_url, load_document, slug_for
 from factcheck.errors import DocumentError
 from factcheck.store import case_dir
 
@@ -164,31 +163,16 @@ def test_a_size_limit_that_is_not_a_number_is_refused(tmp_path: Path, monkeypatc
 
 
 @pytest.fixture
-def web() -> Iterator[dict[str, tuple[int, str, bytes]]]:
+def site() -> Iterator[FakeWebSite]:
+    with FakeWebSite() as running:
+        yield running
+
+
+@pytest.fixture
+def web(site: FakeWebSite) -> dict[str, tuple[int, str, bytes]]:
     """A web server on loopback: fill the dict with path -> (status, content type, body)."""
-    pages: dict[str, tuple[int, str, bytes]] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            status, content_type, body = pages.get(self.path, (404, "text/plain", b"not found"))
-            self.send_response(status)
-            self.send_header("content-type", content_type)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    pages["__base__"] = (0, "", f"http://127.0.0.1:{server.server_address[1]}".encode())
-    try:
-        yield pages
-    finally:
-        server.shutdown()
-        server.server_close()
+    site.pages["__base__"] = (0, "", site.origin.encode())
+    return site.pages
 
 
 def base(pages: dict[str, tuple[int, str, bytes]]) -> str:
@@ -219,6 +203,33 @@ def test_a_url_over_the_size_limit_is_refused(web: dict[str, tuple[int, str, byt
 
     with pytest.raises(DocumentError, match="over the limit of 1,000 bytes"):
         load_document(base(web) + "/big.txt", limit=1000)
+
+
+def test_credentials_in_a_url_fetch_it_and_are_kept_out_of_the_document(site: FakeWebSite) -> None:
+    site.pages["/news/budget.html?id=7"] = (200, "text/html", b"<p>The budget rose by 12 percent this year.</p>")
+    url = site.origin.replace("http://", "http://desk:secret@") + "/news/budget.html?id=7"
+
+    document = load_document(url)
+
+    assert site.authorizations == ["Basic " + base64.b64encode(b"desk:secret").decode()]
+    assert document.source == site.origin + "/news/budget.html?id=7"  # the query names the article: it stays
+    assert "secret" not in document.model_dump_json()
+
+
+def test_credentials_in_a_url_are_left_out_of_its_slug_and_of_errors(site: FakeWebSite) -> None:
+    assert "secret" not in slug_for("https://desk:secret@example.org/")
+    with pytest.raises(DocumentError) as error:
+        load_document(site.origin.replace("http://", "http://desk:secret@") + "/gone.html")
+    assert "HTTP 404" in str(error.value) and "secret" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "is_web"),
+    [("https://example.org/a.html", True), ("HTTP://example.org/a", True), ("ftp://example.org/a", False),
+     ("notes/a.txt", False), ("C:/notes/a.txt", False), ("http://[::1/a", False)],
+)  # fmt: skip
+def test_only_http_and_https_urls_are_web_pages(source: str, is_web: bool) -> None:
+    assert is_web_url(source) is is_web
 
 
 def test_an_unreachable_url_is_refused_without_a_traceback() -> None:

@@ -8,7 +8,7 @@ from helpers_drafting import document_of, draft_claim
 
 from factcheck.documents import load_document
 from factcheck.extract import ground_drafts
-from factcheck.grounding import ground_quote
+from factcheck.grounding import NormalisedText, ground_quote
 
 TEXT = load_document(str(SEED)).text
 MEMBERS = (
@@ -220,3 +220,15 @@ def test_offsets_hold_in_a_text_with_characters_outside_the_basic_plane() -> Non
     claims, _ = ground_drafts(document, [(0, draft_claim("the city's budget grew by 12 percent"))], {})
 
     assert [document.text[c.start : c.end] for c in claims] == ["the city’s budget grew by 12 percent"]
+
+
+WINDOWED = "Title  here\n\n  İstanbul’s council — said “the budget” grew…  by 12 %\u00a0this year.\n\nEnd.\n"
+
+
+@pytest.mark.parametrize("lo", range(0, len(WINDOWED) + 1, 3))
+def test_a_window_cut_from_the_normalised_text_is_the_window_normalised_alone(lo: int) -> None:
+    whole = NormalisedText.of(WINDOWED)
+    for hi in range(lo, len(WINDOWED) + 1):
+        alone = NormalisedText.of(WINDOWED[lo:hi])
+        cut = whole.window(lo, hi)
+        assert (cut.text, cut.origin) == (alone.text, [lo + at for at in alone.origin])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from factcheck.errors import ReplayMiss, UserError
 from factcheck.extract import extract_claims
 from factcheck.models import Case, Draft, RecordingSource
 from factcheck.prompts import load_prompt
-from factcheck.recording import BUNDLED, RecordingTransport, load_exchanges
+from factcheck.recording import BUNDLED, Exchange, RecordingTransport, load_exchanges
 
 TEXT = (
     "City budget rises\n\n"
@@ -54,6 +56,13 @@ def replay(folder: Path, text: str = TEXT) -> tuple[Case, RecordingTransport]:
     transport = RecordingTransport(folder, "replay")
     with fast_session(REPLAY_BASE_URL, transport=transport, offline=True, mode="replay") as session:
         return draft_case(document_of(text), session, DraftOptions(replay=folder)), transport
+
+
+def cached(folder: Path, url: str) -> Case:
+    """A draft through a response cache in ``folder``."""
+    transport = RecordingTransport(folder, "cache", upstream=httpx2.HTTPTransport())
+    with fast_session(url, transport=transport) as session:
+        return draft_case(document_of(TEXT), session, DraftOptions())
 
 
 def claims_of(case: Case) -> list[dict[str, object]]:
@@ -230,3 +239,56 @@ def test_a_recording_that_is_not_an_exchange_is_refused_naming_the_file(tmp_path
 
     with pytest.raises(UserError, match=r"broken\.json: not a readable recording"):
         RecordingTransport(tmp_path, "replay")
+
+
+# ----------------------------------------------------------------------------------------------- the response cache
+
+
+def test_a_cache_file_that_cannot_be_read_is_a_miss_and_the_next_answer_replaces_it(tmp_path: Path) -> None:
+    with serving(echo_model()) as server:
+        first = cached(tmp_path, server.url)
+        asked = len(server.requests)
+        damaged, old = sorted(tmp_path.glob("*.json"))[:2]
+        damaged.write_text('{"key": "cut short', encoding="utf-8")
+        older = json.loads(old.read_text(encoding="utf-8"))
+        del older["source"]  # saved before exchanges said where they came from
+        old.write_text(json.dumps(older), encoding="utf-8")
+        (tmp_path / "stray.json").write_text("not an exchange", encoding="utf-8")
+
+        second = cached(tmp_path, server.url)
+
+        assert len(server.requests) == asked + 2
+    assert claims_of(second) == claims_of(first)
+    for path in (damaged, old):
+        assert Exchange.model_validate_json(path.read_bytes()).key == path.stem
+
+
+def test_a_cached_answer_is_read_when_its_request_comes_not_when_the_run_starts(tmp_path: Path) -> None:
+    with serving(echo_model()) as server:
+        cached(tmp_path / "filled", server.url)
+        server.requests.clear()
+        transport = RecordingTransport(tmp_path / "cache", "cache", upstream=httpx2.HTTPTransport())
+        shutil.copytree(tmp_path / "filled", tmp_path / "cache")  # answers saved after the transport was made
+
+        with fast_session(server.url, transport=transport) as session:
+            draft_case(document_of(TEXT), session, DraftOptions())
+
+        assert server.requests == []
+    assert transport.hits > 0
+
+
+def test_a_replay_reads_each_recording_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: Counter[str] = Counter()
+    read_bytes = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        if path.parent == BUNDLED:
+            reads[path.name] += 1
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    with open_session(DraftOptions(replay=BUNDLED)) as session:
+        assert session.client.settings.model == "authored-fixture"
+
+    assert set(reads) == {path.name for path in BUNDLED.glob("*.json")}
+    assert set(reads.values()) == {1}

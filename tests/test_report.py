@@ -21,6 +21,7 @@ from markdown_it.token import Token
 from review_helpers import at, run_cli, save_case, verdict
 from sample_review import claim_ids, newsroom, report_case, reviewed_state, sample_events
 
+from factcheck.commands import history_line
 from factcheck.documents import document_from_bytes
 from factcheck.models import (
     AddClaimEvent,
@@ -43,7 +44,7 @@ from factcheck.models import (
     VerdictEvent,
 )
 from factcheck.report import render_json, render_markdown, write_all_reports, write_markdown_report
-from factcheck.review import fold
+from factcheck.review import Ratings, fold
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "sample_report.md"
 
@@ -119,6 +120,15 @@ def test_history_says_who_changed_what_when_and_the_previous_value() -> None:
     report = render_markdown(reviewed_state(), newsroom())
     assert "- 2026-11-25 10:12 UTC, bob: changed the verdict from True to Mostly true" in _section(report, members)
     assert "- 2026-11-25 10:20 UTC, alice: edited the statement; it was “In April, the U.S." in _section(report, rico)
+
+
+def test_history_is_told_in_the_review_terminals_words_with_the_text_in_them_escaped() -> None:
+    members, _, _, _ = claim_ids(report_case())
+    title = Source(url="https://example.org/a", title="DOJ *press* release")
+    cited = SourceEvent(event_id="s1", at=at(1), reviewer="ana", claim_id=members, source=title)
+    report = render_markdown(fold(report_case(), [cited]), newsroom())
+    assert history_line(cited, Ratings(newsroom())) == "cited DOJ *press* release"
+    assert "- 2026-11-25 10:01 UTC, ana: cited DOJ \\*press\\* release" in _section(report, members)
 
 
 def test_the_quote_stands_in_its_context_with_paragraph_and_offsets() -> None:

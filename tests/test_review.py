@@ -11,6 +11,8 @@ from review_helpers import at, by_worth, save_case, source, verdict
 
 from factcheck import store
 from factcheck.errors import UserError
+from factcheck.extract import claim_id
+from factcheck.grounding import ground_quote
 from factcheck.missed_claims import add_claim_event, ground_pasted_quote, overlapping_claims
 from factcheck.models import (
     AddClaimEvent,
@@ -25,7 +27,10 @@ from factcheck.models import (
 )
 from factcheck.review import (
     build_verdict,
+    can_rate,
+    can_reject,
     check_url,
+    clip,
     default_reviewer,
     fold,
     load_scale,
@@ -153,6 +158,30 @@ def test_fold_keeps_the_verdicts_when_an_edit_leaves_the_wording_as_it_was() -> 
     events = [verdict(MEMBERS, "true", "ana"), _edit(MEMBERS, "bob", statement=drafted)]
     members = fold(make_case(), events).get(MEMBERS)
     assert members is not None and members.rating == "true"
+
+
+def test_fold_sets_aside_a_verdict_given_on_a_wording_an_edit_replaced_before_the_verdict_landed() -> None:
+    drafted = next(c.statement for c in make_case().claims if c.id == MEMBERS)
+    events = [_edit(MEMBERS, "bob", minute=5), verdict(MEMBERS, "false", "ana", minute=6, statement=drafted)]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None
+    assert (members.verdicts, members.rating, members.reviewed) == ({}, None, False)
+    assert [(s.verdict.reviewer, s.verdict.rating, s.cause, s.by) for s in members.set_aside] == [
+        ("ana", "false", "edit", "bob")
+    ]
+    assert members.reworded and status_of(members) is Status.pending
+
+
+def test_fold_counts_a_verdict_that_names_the_wording_the_claim_has() -> None:
+    events = [_edit(MEMBERS, "bob", minute=5), verdict(MEMBERS, "false", "ana", minute=6, statement="new wording")]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None and members.rating == "false"
+
+
+def test_fold_counts_a_verdict_from_a_log_written_before_verdicts_named_their_wording() -> None:
+    events = [_edit(MEMBERS, "bob", minute=5), verdict(MEMBERS, "false", "ana", minute=6)]
+    members = fold(make_case(), events).get(MEMBERS)
+    assert members is not None and members.rating == "false"
 
 
 def test_progress_counts_claims_back_to_pending_after_an_edit() -> None:
@@ -393,6 +422,33 @@ def test_the_reviewer_who_rejected_a_claim_others_rated_cannot_also_rate_it() ->
         build_verdict(state, load_scale("newsroom"), claim_id=MEMBERS, rating="opinion", reviewer="bob")
 
 
+def test_a_verdict_names_the_wording_it_was_given_on() -> None:
+    state = fold(make_case(), [_edit(OPINION, "bob", statement="Cutting off those resources weakens the gang")])
+    (event,) = build_verdict(state, load_scale("newsroom"), claim_id=OPINION, rating="opinion", reviewer="ana")
+    assert isinstance(event, VerdictEvent) and event.statement == "Cutting off those resources weakens the gang"
+
+
+def test_a_rejected_claim_can_be_rated_only_by_another_reviewer_while_their_verdict_disputes_it() -> None:
+    rejected = fold(make_case(), [_reject(MEMBERS, "bob")]).get(MEMBERS)
+    disputed = fold(make_case(), [verdict(MEMBERS, "true", "ana"), _reject(MEMBERS, "bob")]).get(MEMBERS)
+    assert rejected is not None and disputed is not None
+    assert (can_rate(rejected, "ana"), can_rate(rejected, "bob")) == (False, False)
+    assert (can_rate(disputed, "ana"), can_rate(disputed, "bob")) == (True, False)
+
+
+def test_a_rejected_claim_can_be_rejected_again_only_by_a_reviewer_whose_verdict_disputes_it() -> None:
+    open_ = fold(make_case(), []).get(MEMBERS)
+    disputed = fold(make_case(), [verdict(MEMBERS, "true", "ana"), _reject(MEMBERS, "bob")]).get(MEMBERS)
+    assert open_ is not None and disputed is not None
+    assert can_reject(open_, "ana")
+    assert [can_reject(disputed, name) for name in ("ana", "bob", "cy")] == [True, False, False]
+
+
+def test_clip_shortens_text_at_a_word_boundary_on_one_line() -> None:
+    assert clip("Tren de Aragua\nhas sown chaos", 40) == "Tren de Aragua has sown chaos"
+    assert clip("Tren de Aragua has sown chaos, undermined", 31) == "Tren de Aragua has sown chaos…"
+
+
 def test_a_verdict_records_the_reviewers_previous_rating() -> None:
     (event,) = _verdict("opinion", events=[verdict(MEMBERS, "unproven", no_source=True, note="n")])
     assert isinstance(event, VerdictEvent) and event.previous == "unproven"
@@ -453,6 +509,26 @@ def test_a_pasted_quote_not_in_the_document_is_refused_in_one_line() -> None:
     with pytest.raises(UserError, match="not in the document") as caught:
         ground_pasted_quote(make_case(), "Tren de Aragua has 50,000 members in Spain")
     assert "\n" not in str(caught.value)
+
+
+def test_a_quote_grounded_without_fuzzy_matching_is_found_only_exactly_or_after_normalising() -> None:
+    text = make_case().document.text
+    approximate = "Tren de Aragua has sown chaos, undermined local governance and hope"
+    found = ground_quote(text, approximate)
+    assert found is not None and found.grounding.method == "fuzzy"
+    assert ground_quote(text, approximate, fuzzy=False) is None
+    normalised = ground_quote(text, "The Peruvian  government's recent call", fuzzy=False)
+    assert normalised is not None and normalised.grounding.method == "normalised"
+
+
+def test_a_reviewers_claim_has_the_id_a_draft_of_the_same_words_would_have_marked_r() -> None:
+    case = make_case()
+    start, end, words = ground_pasted_quote(case, "Tren de Aragua has sown chaos")
+    event = add_claim_event(
+        fold(case, []), start=start, end=end, pasted=words, statement="", kind=ClaimKind.other,
+        nature=Nature.fact, checkworthiness=3, reviewer="ana",
+    )  # fmt: skip
+    assert event.claim.id == "r" + claim_id(case.document, start, end)[1:]
 
 
 def test_a_pasted_quote_found_only_approximately_is_refused_with_the_closest_words() -> None:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import ast
+import io
 import json
 import multiprocessing
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from review_helpers import at, by_worth, run_cli, save_case, source, verdict
+from rich.console import Console
 
+import factcheck
+import factcheck.review
+import factcheck.session
 from factcheck import store
-from factcheck.models import EditEvent, VerdictEvent
+from factcheck.console import run_review
+from factcheck.models import EditEvent, RatingScale, ReviewEvent, ReviewState, VerdictEvent
+from factcheck.report import write_markdown_report
+from factcheck.review import load_state
 
 MEMBERS, RICO, PRISON, OPINION = by_worth()
 SLUG = "tren-de-aragua-terrorist-designation"
@@ -143,7 +153,7 @@ def test_a_failing_report_refresh_is_a_warning_and_the_verdict_stays(
 ) -> None:
     import factcheck.report
 
-    def broken(folder: Path) -> Path:
+    def broken(folder: Path, *folded: object) -> Path:
         raise OSError("disk full")
 
     monkeypatch.setattr(factcheck.report, "write_markdown_report", broken, raising=False)
@@ -160,6 +170,106 @@ def test_a_recorded_verdict_brings_the_markdown_report_up_to_date(
     folder = save_case(reports)
     run_cli(monkeypatch, capsys, "verdict", SLUG, OPINION, "--rating", "opinion", "--reviewer", "ana")
     assert "Not checkable / opinion" in (folder / store.REPORT_FILE).read_text()
+
+
+def test_verdict_reads_the_case_once_and_folds_the_log_once_before_and_once_after_writing(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_case(reports)
+    loads, folds = _count_loads_and_folds(monkeypatch)
+    code, _, err = run_cli(monkeypatch, capsys, "verdict", SLUG, OPINION, "--rating", "opinion", "--reviewer", "ana")
+    assert (code, err) == (0, "")
+    assert (len(loads), len(folds)) == (1, 2)
+    assert "Not checkable / opinion" in (folder / store.REPORT_FILE).read_text()
+
+
+def test_a_verdict_whose_claim_was_reworded_while_it_was_checked_is_set_aside_and_says_so(
+    reports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_case(reports)
+    append = store.append_events
+    edit = EditEvent(event_id="e1", at=at(5), reviewer="bob", claim_id=OPINION, statement="Less money, a weaker gang",
+                     previous="")  # fmt: skip
+
+    def edit_lands_first(folder: Path, events: Sequence[ReviewEvent]) -> None:
+        append(folder, [edit])
+        append(folder, events)
+
+    monkeypatch.setattr(store, "append_events", edit_lands_first)
+    code, _, err = run_cli(monkeypatch, capsys, "verdict", SLUG, OPINION, "--rating", "opinion", "--reviewer", "ana")
+    assert code == 0
+    told = "bob changed the wording while the verdict was being given, so it is set aside: rate the new wording"
+    assert f"! {OPINION}: {told}" in err
+    opinion = load_state(folder).get(OPINION)
+    assert opinion is not None and opinion.verdicts == {} and opinion.reworded
+
+
+def test_verdict_and_import_name_the_wording_each_verdict_was_given_on(
+    reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit = EditEvent(event_id="e1", at=at(5), reviewer="bob", claim_id=OPINION, statement="Less money, a weaker gang",
+                     previous="")  # fmt: skip
+    folder = save_case(reports, events=[edit])
+    run_cli(monkeypatch, capsys, "verdict", SLUG, OPINION, "--rating", "opinion", "--reviewer", "ana")
+    rows = _write(tmp_path / "verdicts.csv", f"claim_id,rating,reviewer\n{OPINION},opinion,bob\n")
+    run_cli(monkeypatch, capsys, "import", SLUG, str(rows))
+    given = [e for e in store.read_events(folder)[0] if isinstance(e, VerdictEvent)]
+    assert [(v.reviewer, v.statement) for v in given] == [("ana", edit.statement), ("bob", edit.statement)]
+
+
+def test_each_action_of_a_review_session_is_folded_once_and_the_report_written_from_that_state(
+    reports: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_case(reports)
+    loads, folds = _count_loads_and_folds(monkeypatch)
+    given: list[ReviewState] = []
+
+    def update_report(folder: Path, state: ReviewState, scale: RatingScale) -> None:
+        given.append(state)
+        write_markdown_report(folder, state, scale)
+
+    lines = iter(["n", "Checked against the DOJ release", "q"])
+    console = Console(file=io.StringIO(), width=100)
+    run_review(folder, "ana", console=console, read=lambda _: next(lines), pending=list, update_report=update_report)
+    assert (len(loads), len(folds)) == (1, 2)  # when the session starts, and after the note
+    assert [[e.action for e in claim.history] for claim in given[0].claims if claim.history] == [["note"]]
+    assert "added a note" in (folder / store.REPORT_FILE).read_text()
+
+
+def _count_loads_and_folds(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Path], list[int]]:
+    """Every read of a case file, and every fold of a review log, from now on."""
+    loads: list[Path] = []
+    folds: list[int] = []
+    load_case, fold = store.load_case, factcheck.review.fold
+
+    def counted_load(folder: Path) -> object:
+        loads.append(folder)
+        return load_case(folder)
+
+    def counted_fold(*args: object, **kwargs: object) -> object:
+        folds.append(1)
+        return fold(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "load_case", counted_load)
+    monkeypatch.setattr(factcheck.review, "fold", counted_fold)
+    monkeypatch.setattr(factcheck.session, "fold", counted_fold)
+    return loads, folds
+
+
+@pytest.mark.parametrize(
+    "module", ["review", "commands", "session", "console", "screens", "missed_claims", "verdict_import"]
+)
+def test_the_review_stage_never_imports_the_report_stage(module: str) -> None:
+    source = (Path(factcheck.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    report_stage = {f"factcheck.{name}" for name in ("report", "report_md", "report_data", "claimreview", "tally")}
+    assert imported & (report_stage | {"factcheck.markdown"}) == set()
+    assert "import_module" not in source  # nor reached for by name
 
 
 # --------------------------------------------------------------------------------------------------- import

@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 from conftest import SEED
-from fakeserver import FakeLLMServer, Reply, echo_model
+from fakeserver import FakeLLMServer, FakeWebSite, Reply, echo_model
 from faults import Run, cli_env, factcheck, generated_documents
+from review_helpers import source, verdict
+
+from factcheck.store import append_events
 
 KEY = "sk-test-SECRET-0123456789abcdefghij"
 FORBIDDEN = (KEY.encode(), b"SECRET-0123456789", b"authorization", b"bearer")
@@ -130,3 +133,38 @@ def test_credentials_in_the_base_url_are_not_written_to_any_file(tmp_path: Path)
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written
     assert not [p for p in written if KEY.encode() in p.read_bytes()]
+
+
+def test_credentials_in_a_document_url_fetch_it_and_reach_no_file(tmp_path: Path) -> None:
+    page = (
+        b"<html><head><title>Harbour works</title></head><body><p>The port office approved 40 new mooring posts "
+        b"in March 2024, the harbour master said.</p><p>Work on the eastern quay will begin in the autumn, "
+        b"according to the council.</p></body></html>"
+    )
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "factcheck.toml").write_text(
+        '[publisher]\nname = "Example Desk"\nurl = "https://example.org"\n'
+        'report_url = "https://example.org/checks/{slug}"\n',
+        encoding="utf-8",
+    )
+    with FakeWebSite() as site, FakeLLMServer(echo_model()) as server:
+        site.pages["/a.html"] = (200, "text/html", page)
+        url = site.origin.replace("http://", "http://user:secret@") + "/a.html"
+        env = cli_env(tmp_path, server.url)
+        runs = [
+            factcheck(env, "extract", url),  # live, through the response cache
+            factcheck(env, "extract", url, "--force", "--record", str(tmp_path / "recordings")),
+        ]
+        case = json.loads((tmp_path / "reports" / "a" / "case.json").read_text(encoding="utf-8"))
+        claim = next(c["id"] for c in case["claims"] if c["nature"] == "fact")
+        append_events(tmp_path / "reports" / "a", [verdict(claim, "false"), source(claim, "https://example.org/r")])
+        runs += [factcheck(env, "report", "a", "--format", fmt) for fmt in ("md", "json", "claimreview")]
+        prompts = json.dumps([request["messages"] for request in server.requests])
+
+    assert [run.code for run in runs] == [0] * 5, [run.stderr for run in runs]
+    assert site.authorizations and all(a and a.startswith("Basic ") for a in site.authorizations)
+    assert "secret" not in prompts
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {"reports", "cache", "recordings"} <= {p.relative_to(tmp_path).parts[0] for p in written}
+    assert not [p for p in written if b"secret" in p.read_bytes()]
+    assert case["document"]["source"] == site.origin + "/a.html"

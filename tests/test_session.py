@@ -222,6 +222,53 @@ def test_a_reviewer_whose_verdict_a_rejection_disputes_can_reject_the_claim_too(
     assert state is not None and not state.disputed and state.rejected is not None
 
 
+# --------------------------------------------------------------------------------------------------- two at once
+
+NEW_WORDING = "Tren de Aragua has around 5,000 members in Venezuela"
+
+
+def test_a_verdict_finished_after_another_reviewer_changed_the_wording_does_not_count_for_the_new_one(
+    folder: Path,
+) -> None:
+    ana, bob = Session(folder, "ana"), Session(folder, "bob")
+    feed(ana, "false", URL, "DOJ", "")  # ana's form waits for her note, on the wording she was shown
+    feed(bob, "e", NEW_WORDING)  # bob's edit lands meanwhile
+    reply = feed(ana, "27 charged, not 5,000")
+    (given,) = [e for e in store.read_events(folder)[0] if isinstance(e, VerdictEvent)]
+    assert given.statement is not None and given.statement != NEW_WORDING
+    members = ana.state.get(MEMBERS)
+    assert members is not None and members.statement == NEW_WORDING
+    assert "ana" not in members.verdicts and members.reworded
+    told = "bob changed the wording while the verdict was being given, so it is set aside: rate the new wording"
+    assert ("warn", told) in reply.messages
+    assert on(ana) == MEMBERS
+
+
+def test_a_wording_another_reviewer_changed_is_shown_before_the_reviewer_decides_on_it(folder: Path) -> None:
+    ana, bob = Session(folder, "ana"), Session(folder, "bob")
+    feed(bob, "e", NEW_WORDING)
+    reply = ana.feed("false")
+    assert ("warn", "bob changed the wording of this claim just now: read it again before deciding") in reply.messages
+    assert reply.view == "claim"
+    feed(ana, URL, "DOJ", "", "27 charged, not 5,000")
+    members = ana.state.get(MEMBERS)
+    assert members is not None and members.verdicts["ana"].rating == "false"
+
+
+def test_a_reviewers_own_edit_is_not_announced_back_to_them(folder: Path) -> None:
+    session = Session(folder, "ana")
+    reply = feed(session, "e", NEW_WORDING, "l")
+    assert "just now" not in texts(reply)
+
+
+def test_a_verdict_against_another_reviewers_rejection_names_the_reason_as_the_report_does(tmp_path: Path) -> None:
+    reject = RejectEvent(event_id="r1", at=verdict(MEMBERS, "x", minute=1).at, reviewer="bob", claim_id=MEMBERS,
+                         reason="duplicate")  # fmt: skip
+    folder = save_case(tmp_path, events=[source(MEMBERS), verdict(MEMBERS, "true", "ana"), reject])
+    reply = feed(Session(folder, "ana"), f"g {MEMBERS}", "false", "", "")
+    assert ("warn", "disputed: bob rejected it (a duplicate)") in reply.messages
+
+
 # --------------------------------------------------------------------------------------------------- other actions
 
 

@@ -91,7 +91,7 @@ def main() -> None:
         BUNDLED, "record", base_path="/v1", upstream=AuthoredAnswers(SEED.stem), source=AUTHORED
     )
     client = LLMClient(Settings(model=MODEL, base_url="http://authored.invalid/v1"), transport=transport, offline=True)
-    session = Session(client, transport, "record", None)
+    session = Session(client, transport, "record")
     case = draft_case(document, session, DraftOptions())
     session.pool.shutdown()
     facts = sum(1 for c in case.claims if c.nature == "fact")
