@@ -20,7 +20,7 @@ from pydantic import Field
 from factcheck.errors import UserError
 from factcheck.markdown import anchor, as_utc, day, safe_url
 from factcheck.models import ClaimState, Contract, Rating, RatingScale, ReviewState
-from factcheck.review import Ratings
+from factcheck.ratings import Ratings
 from factcheck.tally import Status, in_document_order, status_of
 
 PUBLISHER_FILES = ("factcheck.toml", "publisher.json")

@@ -26,7 +26,8 @@ from factcheck.models import (
     SourceEvent,
     VerdictEvent,
 )
-from factcheck.review import Ratings, check_text, check_url, clip
+from factcheck.ratings import Ratings
+from factcheck.review import check_text, check_url, clip
 
 CommandName = Literal[
     "verdict", "note", "source", "edit", "reject", "restore", "add", "skip", "back", "jump", "list", "help", "quit"

@@ -23,7 +23,8 @@ from rich.text import Text
 from factcheck import commands, screens
 from factcheck.commands import Ask, Level, Reply, View
 from factcheck.models import RatingScale, ReviewEvent, ReviewState, VerdictEvent
-from factcheck.review import Only, Ratings
+from factcheck.ratings import Ratings
+from factcheck.review import Only
 from factcheck.session import Session
 from factcheck.store import LOG_FILE, reports_root
 

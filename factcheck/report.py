@@ -13,9 +13,10 @@ from factcheck.atomic import write_atomic
 from factcheck.claimreview import Publisher, build_claimreviews, load_publisher, render_claimreview
 from factcheck.errors import FactcheckError, UserError
 from factcheck.models import RatingScale, ReviewState
+from factcheck.ratings import load_scale
 from factcheck.report_data import IndexEntry, render_index, render_json
 from factcheck.report_md import render_markdown
-from factcheck.review import load_scale, load_state
+from factcheck.review import load_state
 from factcheck.store import REPORT_FILE, list_cases
 
 __all__ = [

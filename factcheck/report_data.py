@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 from factcheck import markdown as md
 from factcheck.models import ClaimState, RatingScale, ReviewState
-from factcheck.review import Ratings, clip
+from factcheck.ratings import Ratings
+from factcheck.review import clip
 from factcheck.store import REPORT_FILE
 from factcheck.tally import STATUS_LABELS, Status, checked_at, in_document_order, status_of, tally
 

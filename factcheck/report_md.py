@@ -18,7 +18,8 @@ from factcheck.models import (
     ReviewEvent,
     ReviewState,
 )
-from factcheck.review import Ratings, clip
+from factcheck.ratings import Ratings
+from factcheck.review import clip
 from factcheck.tally import (
     STATUS_LABELS,
     Status,
@@ -352,5 +353,3 @@ def _plural(n: int, one: str, many: str) -> str:
 
 def _code_if_hex(value: str) -> str:
     return f"`{value}`" if value and all(c in "0123456789abcdefABCDEF" for c in value) else md.text(value)
-
-

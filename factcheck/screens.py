@@ -29,7 +29,8 @@ from factcheck.models import (
     SourceEvent,
     VerdictEvent,
 )
-from factcheck.review import Progress, can_reject, clip, load_scale, load_state, progress
+from factcheck.ratings import load_scale
+from factcheck.review import Progress, can_reject, clip, load_state, progress
 from factcheck.session import Session
 
 CONTEXT_CHARS = 300

@@ -34,10 +34,10 @@ from factcheck.models import (
     SourceEvent,
     VerdictEvent,
 )
+from factcheck.ratings import Ratings, load_scale
 from factcheck.review import (
     Only,
     Progress,
-    Ratings,
     build_verdict,
     can_rate,
     can_reject,
@@ -46,7 +46,6 @@ from factcheck.review import (
     clip,
     fold,
     in_filter,
-    load_scale,
     make_source,
     new_event_id,
     progress,

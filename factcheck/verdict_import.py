@@ -18,15 +18,8 @@ from pathlib import Path
 from factcheck import store
 from factcheck.errors import FactcheckError, UserError
 from factcheck.models import RatingScale, ReviewEvent, ReviewState, VerdictEvent
-from factcheck.review import (
-    MissingSource,
-    build_verdict,
-    check_reviewer,
-    load_scale,
-    load_state,
-    make_source,
-    utc_now,
-)
+from factcheck.ratings import load_scale
+from factcheck.review import MissingSource, build_verdict, check_reviewer, load_state, make_source, utc_now
 
 COLUMNS = ("claim_id", "rating", "reviewer", "note", "source_url", "source_title", "no_source")
 REQUIRED = ("claim_id", "rating")

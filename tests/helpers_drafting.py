@@ -18,9 +18,9 @@ from fakeserver import FakeLLMServer, Reply, Responder, completion, schema_name
 from factcheck.documents import document_from_bytes
 from factcheck.draft import Session
 from factcheck.llm import LLMClient, Settings
-from factcheck.retries import RetryPolicy
 from factcheck.models import Document, DraftClaim
 from factcheck.recording import RecordingTransport
+from factcheck.retries import RetryPolicy
 
 MODEL = "fake-model"
 FAST = RetryPolicy(max_attempts=4, max_seconds=10.0, initial_wait=0.001, max_wait=0.005, max_retry_after=0.01)

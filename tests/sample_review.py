@@ -22,7 +22,8 @@ from factcheck.models import (
     SourceEvent,
     VerdictEvent,
 )
-from factcheck.review import fold, load_scale
+from factcheck.ratings import load_scale
+from factcheck.review import fold
 
 SEED_SOURCE = "seeds/tren-de-aragua-terrorist-designation.txt"
 

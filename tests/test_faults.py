@@ -41,9 +41,9 @@ from factcheck.draft import DraftOptions, Outcome, draft_sources
 from factcheck.errors import ModelAPIError
 from factcheck.extract import chunk_document
 from factcheck.llm import LLMClient, Settings
-from factcheck.retries import RetryPolicy
 from factcheck.models import Case, DraftClaims
 from factcheck.questions import DEFAULT_BATCH_SIZE
+from factcheck.retries import RetryPolicy
 from factcheck.store import load_case
 
 CHUNK_TOKENS = 200  # the smallest chunks the CLI allows: several chunks a bulletin, so a document can fail part-way

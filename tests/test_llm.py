@@ -23,8 +23,8 @@ from helpers_drafting import (
 
 from factcheck.errors import ModelAPIError, UnexpectedModelBehavior, UserError
 from factcheck.llm import Settings, live_requests_allowed, settings_from_env
-from factcheck.retries import RetryPolicy
 from factcheck.models import Draft
+from factcheck.retries import RetryPolicy
 
 MESSAGES = [{"role": "system", "content": "You answer in JSON."}, {"role": "user", "content": "Count to one."}]
 ANSWER = {"count": 1, "word": "one"}
@@ -75,9 +75,8 @@ def test_a_500_to_json_schema_falls_back_to_json_object_with_the_schema() -> Non
 def test_a_500_to_a_probe_that_names_no_format_is_retried_not_remembered_as_unsupported() -> None:
     capabilities: dict[str, str] = {}
     responder = by_format(json_schema=error(500, "internal error"), json_object=ok(ANSWER))
-    with serving(responder) as server:
-        with pytest.raises(ModelAPIError, match="HTTP 500"):
-            fast_client(server.url, capabilities=capabilities).structured(MESSAGES, Answer)
+    with serving(responder) as server, pytest.raises(ModelAPIError, match="HTTP 500"):
+        fast_client(server.url, capabilities=capabilities).structured(MESSAGES, Answer)
 
     assert [response_format_of(r) for r in server.requests] == ["json_schema"] * FAST.max_attempts
     assert capabilities == {}

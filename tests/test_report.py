@@ -43,8 +43,9 @@ from factcheck.models import (
     SourceEvent,
     VerdictEvent,
 )
+from factcheck.ratings import Ratings
 from factcheck.report import render_json, render_markdown, write_all_reports, write_markdown_report
-from factcheck.review import Ratings, fold
+from factcheck.review import fold
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "sample_report.md"
 

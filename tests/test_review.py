@@ -25,6 +25,7 @@ from factcheck.models import (
     Source,
     VerdictEvent,
 )
+from factcheck.ratings import load_scale
 from factcheck.review import (
     build_verdict,
     can_rate,
@@ -33,7 +34,6 @@ from factcheck.review import (
     clip,
     default_reviewer,
     fold,
-    load_scale,
     load_state,
     make_source,
     progress,

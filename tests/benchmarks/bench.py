@@ -319,8 +319,9 @@ def bench_report(claims: int = 10_000) -> list[Row]:
         folder = Path(tmp) / "big"
         save_case(big_case(claims), folder)
         seconds = _best_of(3, lambda: write_markdown_report(folder))
+        from factcheck.ratings import load_scale
         from factcheck.report import render_markdown
-        from factcheck.review import load_scale, load_state
+        from factcheck.review import load_state
 
         state = load_state(folder)
         scale = load_scale(state.case.scale)

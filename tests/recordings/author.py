@@ -21,8 +21,8 @@ import httpx2
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from factcheck.draft import DraftOptions, Session, draft_case  # noqa: E402
 from factcheck.documents import load_document  # noqa: E402
+from factcheck.draft import DraftOptions, Session, draft_case  # noqa: E402
 from factcheck.llm import LLMClient, Settings  # noqa: E402
 from factcheck.models import RecordingSource  # noqa: E402
 from factcheck.recording import BUNDLED, RecordingTransport  # noqa: E402
