@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import review_helpers
 from conftest import ROOT, SEED
 from fakeserver import Reply, completion, echo_answer, echo_model, schema_name
 from helpers_drafting import claims_answer, draft, serving
 from review_helpers import verdict
 
-from factcheck.cli import main
 from factcheck.draft import DraftOptions, draft_sources
 from factcheck.errors import CaseError
 from factcheck.store import LOCK_FILE, append_events, drafting_lock, load_case
@@ -63,14 +63,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
             *args: str) -> tuple[int, str, str]:  # fmt: skip
     """``factcheck ARGS`` in this process (so it can reach the fake server), into ``reports``."""
     monkeypatch.setenv("FACTCHECK_REPORTS", str(reports))
-    monkeypatch.setattr(sys, "argv", ["factcheck", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return review_helpers.run_cli(monkeypatch, capsys, *args)
 
 
 @pytest.fixture

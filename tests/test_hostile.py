@@ -16,8 +16,8 @@ import pytest
 from conftest import SEED
 from fakeserver import FakeLLMServer, Reply, completion, echo_answer, echo_model, schema_name
 from faults import cli_env, factcheck, quiet, start_factcheck
+from review_helpers import run_cli
 
-from factcheck.cli import main
 from factcheck.documents import load_document
 from factcheck.draft import DraftOptions, draft_sources
 from factcheck.errors import CaseError, DocumentError
@@ -137,14 +137,8 @@ def test_the_claims_sent_for_questions_are_json_data_the_quotes_cannot_break(inj
 
 def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     """``factcheck ARGS`` through its console entry point, in this process; the exit code and stdout + stderr."""
-    monkeypatch.setattr("sys.argv", ["factcheck", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    return code, out + err
 
 
 @pytest.fixture
