@@ -307,22 +307,17 @@ def bench_help(runs: int = 7) -> list[Row]:
 
 
 def bench_report(claims: int = 10_000) -> list[Row]:
-    try:
-        from factcheck.report import write_markdown_report
-    except ImportError:
-        return [Row(f"Markdown report of {claims:,} claims", "n/a (factcheck.report not present)", "<= 1 s")]
     from big_case import big_case
 
+    from factcheck.ratings import load_scale
+    from factcheck.report import render_markdown, write_markdown_report
+    from factcheck.review import load_state
     from factcheck.store import save_case
 
     with tempfile.TemporaryDirectory(prefix="factcheck-bench-") as tmp:
         folder = Path(tmp) / "big"
         save_case(big_case(claims), folder)
         seconds = _best_of(3, lambda: write_markdown_report(folder))
-        from factcheck.ratings import load_scale
-        from factcheck.report import render_markdown
-        from factcheck.review import load_state
-
         state = load_state(folder)
         scale = load_scale(state.case.scale)
         render = _best_of(3, lambda: render_markdown(state, scale))
@@ -337,12 +332,9 @@ def bench_report(claims: int = 10_000) -> list[Row]:
 
 
 def bench_fold(events: int = 100_000) -> list[Row]:
-    try:
-        from factcheck.review import fold, load_state
-    except ImportError:
-        return [Row(f"fold of {events:,} review events", "n/a (factcheck.review not present)", "<= 1 s")]
     from big_case import big_case, review_log
 
+    from factcheck.review import fold, load_state
     from factcheck.store import append_events, read_events, save_case
 
     with tempfile.TemporaryDirectory(prefix="factcheck-bench-") as tmp:
